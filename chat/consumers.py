@@ -1,0 +1,152 @@
+"""
+The live room's socket. Thin: it parses frames, calls services, and registers
+with the process hub, which delivers everything broadcast to the room.
+"""
+import json
+import logging
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from companion.errors import ServiceError
+
+from . import services, wire
+from .hub import get_hub
+
+logger = logging.getLogger(__name__)
+
+# Any client message, valid or not, counts against this per-socket budget.
+MESSAGES_PER_SECOND = 10
+MESSAGE_BURST = 20
+MAX_REF_LENGTH = 64
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    # Broadcasts arrive through the process hub, not through a channel per
+    # socket: no per-socket layer subscription, receive loop or dispatch hop.
+    channel_layer_alias = None
+
+    event = None
+
+    async def dispatch(self, message):
+        # Channels 4.3 hops to the sync thread before every handler to close
+        # stale DB connections; database_sync_to_async already does that for the
+        # handlers here that touch the database, so skip the hop.
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def connect(self):
+        self.user = self.scope["user"]
+        self.allowance = float(MESSAGE_BURST)
+        self.allowance_at = time.monotonic()
+        await self.accept()
+        if self.scope.get("auth_error"):
+            await self.fail(None, ServiceError("invalid_token", "That API token is not valid."), close=4401)
+            return
+        entry = await database_sync_to_async(services.room_entry)(
+            slug=self.scope["url_route"]["kwargs"]["slug"], user=self.user
+        )
+        if entry is None:
+            await self.fail(None, ServiceError("not_found", "No such event."), close=4404)
+            return
+        self.event, viewer = entry
+        self.hub = get_hub()
+        await self.hub.join(self.event.pk, self)
+        await self.send_frame(
+            wire.hello_frame(
+                event=wire.event_payload(self.event),
+                viewer=viewer,
+                server_time_ms=int(time.time() * 1000),
+                online=self.hub.online(self.event.pk),
+            )
+        )
+        await self.catch_up()
+
+    async def catch_up(self):
+        """Send what a reconnecting client (``?since=<last id>``) missed."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        since = query.get("since", [""])[0]
+        if not since.isdigit():
+            return
+        after_id = int(since)
+        items = self.hub.recent_since(self.event.pk, after_id)
+        if items is None:
+            items = await database_sync_to_async(services.danmaku_catchup)(event=self.event, after_id=after_id)
+        if items:
+            await self.send_frame(wire.danmaku_frame(items, catchup=True))
+
+    async def disconnect(self, code):
+        if self.event is not None:
+            self.hub.leave(self.event.pk, self)
+
+    # --- inbound -------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not self.take_allowance():
+            await self.fail(None, ServiceError("rate_limited", "Too many messages; slow down.", retry_after=1))
+            return
+        if self.event is None:
+            return
+        if bytes_data is not None:
+            await self.fail(None, ServiceError("binary_not_supported", "Send JSON text frames."))
+            return
+        if len(text_data) > settings.WS_MAX_MESSAGE_BYTES:
+            await self.fail(
+                None, ServiceError("message_too_large", f"Messages are at most {settings.WS_MAX_MESSAGE_BYTES} bytes.")
+            )
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.fail(None, ServiceError("invalid_json", "That was not valid JSON."))
+            return
+        if not isinstance(message, dict):
+            await self.fail(None, ServiceError("invalid_message", "Send a JSON object with a type."))
+            return
+        ref = message.get("ref")
+        if ref is not None and not (isinstance(ref, str | int) and not isinstance(ref, bool) and len(str(ref)) <= MAX_REF_LENGTH):
+            await self.fail(None, ServiceError("invalid_message", "ref must be a short string or number.", field="ref"))
+            return
+        kind = message.get("type")
+        handler = {wire.DANMAKU_POST: self.post_danmaku}.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self.fail(ref, ServiceError("unknown_type", f"Unknown message type {kind!r}."))
+            return
+        try:
+            await handler(ref, message)
+        except ServiceError as error:
+            await self.fail(ref, error)
+        except Exception:
+            logger.exception("room %s: %s failed", self.event.slug, kind)
+            await self.fail(ref, ServiceError("internal", "Something went wrong; try again."))
+
+    async def post_danmaku(self, ref, message):
+        draft = services.danmaku_parse(message)
+        comment = await database_sync_to_async(services.danmaku_post)(event=self.event, author=self.user, draft=draft)
+        await self.send_frame(wire.ack_frame(ref=ref, id=comment.pk, item=wire.comment_payload(comment)))
+
+    # --- outbound ------------------------------------------------------------------
+
+    async def send_frame(self, frame: dict):
+        await self.send(text_data=wire.encode(frame))
+
+    async def fail(self, ref, error: ServiceError, close: int | None = None):
+        await self.send_frame(wire.error_frame(ref=ref, code=error.code, message=error.message, **error.details))
+        if close:
+            await self.close(code=close)
+
+    def take_allowance(self) -> bool:
+        now = time.monotonic()
+        self.allowance = min(MESSAGE_BURST, self.allowance + (now - self.allowance_at) * MESSAGES_PER_SECOND)
+        self.allowance_at = now
+        if self.allowance < 1:
+            return False
+        self.allowance -= 1
+        return True

@@ -1,0 +1,296 @@
+"""
+The process hub: how a frame reaches thousands of sockets cheaply.
+
+Each server process runs one hub. The hub, not each socket, is subscribed to
+the channel layer: one group membership per room per process, so a comment
+costs one publish per room across all processes (channels_redis' pub/sub layer
+publishes once per group). Sockets register with the hub when they join a room.
+
+Arriving danmaku are coalesced per room for a short tick, serialised once, and
+the same text is written to every local socket: the cost per socket is one
+write, not a JSON encode, a layer hop and a consumer dispatch. When a room runs
+hotter than a screen can show, the hub sends a sample (everything is stored and
+replays in full). Stats, polls and notices coalesce too: the latest of each
+kind per tick, never dropped for danmaku. Presence is counted the same way:
+every hub announces its local count per room, and each sums the others.
+"""
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import deque
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from . import wire
+
+logger = logging.getLogger(__name__)
+
+# A room with no local sockets keeps its subscription this long, so a page
+# reload does not unsubscribe and resubscribe.
+EMPTY_ROOM_GRACE_S = 30
+# A peer process whose presence report is older than this is not counted.
+PRESENCE_STALE_FACTOR = 3
+
+
+class Room:
+    """What one process knows of one event's room."""
+
+    def __init__(self, event_id: int):
+        self.event_id = event_id
+        self.sockets: set = set()
+        self.pending: list[dict] = []
+        self.pending_retract: list[int] = []
+        # Latest frame per key (stats, poll, summary, notice...): a burst of
+        # pushes becomes one frame per tick.
+        self.pending_frames: dict[str, dict] = {}
+        self.empty_since: float | None = None
+        # Recently delivered danmaku, so joiners of this process can be caught up
+        # without a database query when the gap is short.
+        self.recent: deque[dict] = deque(maxlen=settings.CATCHUP_MAX_ITEMS)
+        self.peer_counts: dict[str, tuple[int, float]] = {}
+        self.online_sent: int | None = None
+        # Sampling budget for the display cap.
+        self.shown_this_second = 0
+        self.second = 0
+
+
+class RoomHub:
+    def __init__(self, layer=None):
+        self.layer = layer or get_channel_layer()
+        self.loop = asyncio.get_running_loop()
+        self.rooms: dict[int, Room] = {}
+        self.channel: str | None = None
+        self.process_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.tick_s = settings.ROOM_TICK_MS / 1000
+        self.display_cap = settings.ROOM_DISPLAY_CAP_PER_SEC
+        self.presence_s = settings.PRESENCE_INTERVAL_MS / 1000
+        self._started = asyncio.Lock()
+        self._tasks: list[asyncio.Task] = []
+        self.frames_sent = 0
+        self.items_dropped_by_cap = 0
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def start(self):
+        async with self._started:
+            if self.channel is not None:
+                return
+            self.channel = await self.layer.new_channel(prefix="hub.")
+            self._tasks = [
+                asyncio.create_task(self._receive_loop(), name="hub-receive"),
+                asyncio.create_task(self._tick_loop(), name="hub-tick"),
+                asyncio.create_task(self._presence_loop(), name="hub-presence"),
+            ]
+
+    async def stop(self):
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks = []
+        for event_id in list(self.rooms):
+            await self._unsubscribe(event_id)
+        self.channel = None
+
+    # --- membership -----------------------------------------------------------
+
+    async def join(self, event_id: int, sock) -> Room:
+        if self.channel is None:
+            await self.start()
+        room = self.rooms.get(event_id)
+        if room is None:
+            room = self.rooms[event_id] = Room(event_id)
+            await self.layer.group_add(wire.room_group(event_id), self.channel)
+        room.sockets.add(sock)
+        room.empty_since = None
+        return room
+
+    def leave(self, event_id: int, sock) -> None:
+        room = self.rooms.get(event_id)
+        if room is None:
+            return
+        room.sockets.discard(sock)
+        if not room.sockets:
+            room.empty_since = time.monotonic()
+
+    def local_count(self, event_id: int) -> int:
+        room = self.rooms.get(event_id)
+        return len(room.sockets) if room else 0
+
+    def online(self, event_id: int) -> int:
+        """Viewers of the room across all processes (ours counted live)."""
+        room = self.rooms.get(event_id)
+        if room is None:
+            return 0
+        horizon = time.monotonic() - self.presence_s * PRESENCE_STALE_FACTOR
+        peers = sum(n for pid, (n, seen) in room.peer_counts.items() if pid != self.process_id and seen >= horizon)
+        return peers + len(room.sockets)
+
+    def recent_since(self, event_id: int, after_id: int) -> list[dict] | None:
+        """Delivered danmaku newer than ``after_id``, or None if the buffer cannot tell."""
+        room = self.rooms.get(event_id)
+        if room is None:
+            return None
+        # Only an id this buffer holds proves it saw everything after it.
+        recent = list(room.recent)
+        for index, item in enumerate(recent):
+            if item["id"] == after_id:
+                return recent[index + 1 :]
+        return None
+
+    async def _unsubscribe(self, event_id: int):
+        self.rooms.pop(event_id, None)
+        try:
+            await self.layer.group_discard(wire.room_group(event_id), self.channel)
+        except Exception:
+            logger.exception("hub: could not leave group of event %s", event_id)
+
+    # --- inbound from the channel layer ----------------------------------------
+
+    async def _receive_loop(self):
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub: channel layer receive failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            try:
+                self.accept(message)
+            except Exception:
+                logger.exception("hub: bad layer message %r", message)
+
+    def accept(self, message: dict) -> None:
+        room = self.rooms.get(message.get("event"))
+        if room is None:
+            return
+        kind = message["type"]
+        if kind == wire.LAYER_DANMAKU:
+            room.pending.append(message["item"])
+        elif kind == wire.LAYER_RETRACT:
+            room.pending_retract.extend(message["ids"])
+        elif kind == wire.LAYER_FRAME:
+            room.pending_frames[message["key"]] = message["frame"]
+        elif kind == wire.LAYER_PRESENCE:
+            room.peer_counts[message["process"]] = (message["count"], time.monotonic())
+
+    # --- outbound to sockets ------------------------------------------------------
+
+    async def _tick_loop(self):
+        while True:
+            await asyncio.sleep(self.tick_s)
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub: flush failed")
+
+    async def flush(self) -> None:
+        now = time.monotonic()
+        for event_id, room in list(self.rooms.items()):
+            if not room.sockets:
+                if room.empty_since is not None and now - room.empty_since > EMPTY_ROOM_GRACE_S:
+                    await self._unsubscribe(event_id)
+                room.pending.clear()
+                room.pending_retract.clear()
+                room.pending_frames.clear()
+                continue
+            frames = self._frames_for(room, now)
+            for text in frames:
+                await self.send_text(room.sockets, text)
+
+    def _frames_for(self, room: Room, now: float) -> list[str]:
+        frames: list[str] = []
+        # Retractions first, so a hidden comment never flies after its retraction.
+        if room.pending_retract:
+            ids = room.pending_retract
+            room.pending_retract = []
+            hidden = set(ids)
+            room.pending = [item for item in room.pending if item["id"] not in hidden]
+            frames.append(wire.encode(wire.retract_frame(ids)))
+        for frame in room.pending_frames.values():
+            frames.append(wire.encode(frame))
+        room.pending_frames.clear()
+        if room.pending:
+            items = room.pending
+            room.pending = []
+            room.recent.extend(items)
+            items = self._sample(room, items, now)
+            if items:
+                frames.append(wire.encode(wire.danmaku_frame(items)))
+        return frames
+
+    def _sample(self, room: Room, items: list[dict], now: float) -> list[dict]:
+        """Apply the per-room display cap: at most ``display_cap`` items a second."""
+        second = int(now)
+        if second != room.second:
+            room.second, room.shown_this_second = second, 0
+        budget = self.display_cap - room.shown_this_second
+        if len(items) > budget:
+            self.items_dropped_by_cap += len(items) - max(budget, 0)
+            items = random.sample(items, budget) if budget > 0 else []
+            items.sort(key=lambda item: item["id"])
+        room.shown_this_second += len(items)
+        return items
+
+    async def send_text(self, sockets, text: str) -> None:
+        message = {"type": "websocket.send", "text": text}
+        for sock in list(sockets):
+            try:
+                await sock.base_send(message)
+            except Exception:
+                # A socket that failed mid-write is closing; its disconnect cleans up.
+                logger.debug("hub: write failed", exc_info=True)
+        self.frames_sent += len(sockets)
+
+    # --- presence ------------------------------------------------------------------
+
+    async def _presence_loop(self):
+        while True:
+            await asyncio.sleep(self.presence_s)
+            try:
+                await self.announce_presence()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub: presence announce failed")
+
+    async def announce_presence(self) -> None:
+        for event_id, room in list(self.rooms.items()):
+            if room.sockets or room.online_sent:
+                await self.layer.group_send(
+                    wire.room_group(event_id),
+                    {
+                        "type": wire.LAYER_PRESENCE,
+                        "event": event_id,
+                        "process": self.process_id,
+                        "count": len(room.sockets),
+                    },
+                )
+            online = self.online(event_id)
+            if room.sockets and online != room.online_sent:
+                room.online_sent = online
+                await self.send_text(room.sockets, wire.encode(wire.presence_frame(online)))
+
+
+_hub: RoomHub | None = None
+
+
+def get_hub() -> RoomHub:
+    """The hub of the running event loop (one per server process)."""
+    global _hub
+    loop = asyncio.get_running_loop()
+    if _hub is None or _hub.loop is not loop or _hub.loop.is_closed():
+        _hub = RoomHub()
+    return _hub

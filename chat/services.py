@@ -1,0 +1,159 @@
+"""
+Danmaku write and read paths. Consumers, API views, admin and commands call these.
+
+``danmaku_parse`` validates a client's message without touching the database;
+``danmaku_post`` authorises, rate-limits, stores and publishes on commit.
+"""
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Value
+from django.utils import timezone
+
+from companion import ratelimit
+from companion.errors import ServiceError
+from events.models import Event
+
+from . import broadcast, wire
+from .models import Comment
+
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_MEDIA_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class DanmakuDraft:
+    text: str
+    color: str = "#ffffff"
+    mode: str = Comment.Mode.SCROLL
+    size: str = Comment.Size.NORMAL
+    media_ms: int = 0
+
+
+def _invalid(code: str, field: str, message: str) -> ServiceError:
+    return ServiceError(code, message, field=field)
+
+
+def clean_text(value) -> str:
+    if not isinstance(value, str):
+        raise _invalid("invalid_message", "text", "Text must be a string.")
+    # Control characters (including bidi overrides) would garble other screens.
+    text = "".join(ch for ch in value if unicodedata.category(ch) not in {"Cc", "Cf"} or ch == "\u200d")
+    text = " ".join(text.split())
+    if not text:
+        raise _invalid("text_empty", "text", "Write something first.")
+    limit = settings.DANMAKU_MAX_LENGTH
+    if len(text) > limit:
+        raise _invalid("text_too_long", "text", f"Comments are at most {limit} characters.")
+    return text
+
+
+def danmaku_parse(data: dict) -> DanmakuDraft:
+    """Validate the fields of a ``danmaku.post`` (socket) or a POST body (API)."""
+    text = clean_text(data.get("text"))
+    color = data.get("color", "#ffffff")
+    if not isinstance(color, str) or not COLOR_RE.match(color):
+        raise _invalid("invalid_color", "color", "Colour must look like #rrggbb.")
+    mode = data.get("mode", Comment.Mode.SCROLL)
+    if mode not in Comment.Mode.values:
+        raise _invalid("invalid_mode", "mode", "Mode is one of scroll, top, bottom.")
+    size = data.get("size", Comment.Size.NORMAL)
+    if size not in Comment.Size.values:
+        raise _invalid("invalid_size", "size", "Size is one of small, normal, large.")
+    media_ms = data.get("media_ms")
+    if isinstance(media_ms, bool) or not isinstance(media_ms, int | float) or media_ms != media_ms:
+        raise _invalid("invalid_media_time", "media_ms", "media_ms must be a number of milliseconds.")
+    if media_ms < 0 or media_ms > MAX_MEDIA_MS:
+        raise _invalid("invalid_media_time", "media_ms", "media_ms is outside the broadcast.")
+    return DanmakuDraft(text=text, color=color.lower(), mode=mode, size=size, media_ms=int(media_ms))
+
+
+def can_post(user, event: Event) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and event.status != Event.Status.SCHEDULED)
+
+
+def danmaku_check(*, event: Event, author, draft: DanmakuDraft) -> None:
+    """Raise the reason ``author`` may not post ``draft`` now, if any."""
+    if author is None or not author.is_authenticated:
+        raise ServiceError("auth_required", "Sign in or join as a guest to post.")
+    if not author.is_active:
+        raise ServiceError("forbidden", "This account cannot post.")
+    if event.status == Event.Status.SCHEDULED:
+        raise ServiceError("event_not_live", "The event has not started yet.")
+    edge = event.live_edge_ms() or 0
+    if draft.media_ms > edge + settings.DANMAKU_MEDIA_SKEW_MS:
+        raise _invalid("invalid_media_time", "media_ms", "That moment of the broadcast has not happened yet.")
+    retry_after = ratelimit.hit(
+        f"danmaku:{author.pk}", limit=settings.DANMAKU_RATE_COUNT, window=settings.DANMAKU_RATE_WINDOW
+    )
+    if retry_after is not None:
+        raise ServiceError("rate_limited", "You are posting too fast.", retry_after=retry_after)
+
+
+def danmaku_post(*, event: Event, author, draft: DanmakuDraft) -> Comment:
+    """Store a comment and broadcast it to the room once the transaction commits."""
+    danmaku_check(event=event, author=author, draft=draft)
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            event=event,
+            author=author,
+            text=draft.text,
+            color=draft.color,
+            mode=draft.mode,
+            size=draft.size,
+            media_ms=draft.media_ms,
+        )
+        if comment.status == Comment.Status.VISIBLE:
+            transaction.on_commit(partial(broadcast.publish_danmaku, event.pk, wire.comment_payload(comment)))
+    return comment
+
+
+def danmaku_catchup(*, event: Event, after_id: int) -> list[dict]:
+    """Visible comments a reconnecting client missed, newest window only."""
+    since = timezone.now() - timedelta(seconds=settings.CATCHUP_SECONDS)
+    comments = (
+        Comment.objects.filter(event=event, status=Comment.Status.VISIBLE, id__gt=after_id, created_at__gte=since)
+        .select_related("author")
+        .order_by("-id")[: settings.CATCHUP_MAX_ITEMS]
+    )
+    return [wire.comment_payload(c) for c in reversed(comments)]
+
+
+def danmaku_window(*, event: Event, from_ms: int, to_ms: int, limit: int):
+    """Visible comments with ``from_ms <= media_ms < to_ms``, in media order."""
+    return (
+        Comment.objects.filter(
+            event=event, status=Comment.Status.VISIBLE, media_ms__gte=from_ms, media_ms__lt=to_ms
+        )
+        .select_related("author")
+        .order_by("media_ms", "id")[:limit]
+    )
+
+
+def danmaku_density(*, event: Event, bucket_ms: int) -> list[dict]:
+    """Visible comments per media-time bucket: the replay's heat graph."""
+    rows = (
+        Comment.objects.filter(event=event, status=Comment.Status.VISIBLE)
+        .annotate(bucket=ExpressionWrapper(F("media_ms") / Value(bucket_ms), output_field=IntegerField()))
+        .values("bucket")
+        .annotate(count=Count("id"))
+        .order_by("bucket")
+    )
+    counts: dict[int, int] = {}
+    for row in rows:
+        start = int(row["bucket"]) * bucket_ms
+        counts[start] = counts.get(start, 0) + row["count"]
+    return [{"start_ms": start, "count": count} for start, count in sorted(counts.items())]
+
+
+def room_entry(*, slug: str, user) -> tuple[Event, dict] | None:
+    """The event behind a room and what its ``hello`` carries about the viewer."""
+    event = Event.objects.filter(slug=slug).first()
+    if event is None:
+        return None
+    return event, wire.viewer_payload(user, can_post=can_post(user, event))

@@ -1,0 +1,145 @@
+"""
+The wire: every frame the live room sends, and the shape of what it carries.
+
+This is the one module that knows frame types and payload shapes. The socket,
+the process hub and the REST serializers all build their output here, so a
+comment looks the same on the socket, in the replay API and in a catch-up.
+Frames are plain JSON-able dicts; ``encode`` turns one into text once, and that
+text is written to every local socket.
+"""
+import json
+from datetime import datetime
+
+# Frame types, server to client.
+HELLO = "hello"
+DANMAKU = "danmaku"
+RETRACT = "danmaku.retract"
+STATS = "stats"
+POLL = "poll"
+SUMMARY = "summary"
+PRESENCE = "presence"
+NOTICE = "notice"
+ACK = "ack"
+ERROR = "error"
+
+# Message types, client to server.
+DANMAKU_POST = "danmaku.post"
+POLL_VOTE = "poll.vote"
+PING = "ping"
+CLIENT_TYPES = (DANMAKU_POST, POLL_VOTE, PING)
+
+
+def room_group(event_id: int) -> str:
+    """Channel-layer group of an event's room (group names allow [A-Za-z0-9-_.])."""
+    return f"event-{event_id}"
+
+
+def encode(frame: dict) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def epoch_ms(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+# --- payloads ----------------------------------------------------------------
+
+
+def author_payload(user) -> dict:
+    return {"id": user.pk, "name": user.name}
+
+
+def comment_payload(comment) -> dict:
+    """A comment as every client sees it (socket, replay API, catch-up)."""
+    return {
+        "id": comment.pk,
+        "text": comment.text,
+        "color": comment.color,
+        "mode": comment.mode,
+        "size": comment.size,
+        "media_ms": comment.media_ms,
+        "author": author_payload(comment.author),
+        "created_at": iso(comment.created_at),
+    }
+
+
+def event_payload(event) -> dict:
+    return {
+        "id": event.pk,
+        "slug": event.slug,
+        "title": event.title,
+        "description": event.description,
+        "status": event.status,
+        "scheduled_start": iso(event.scheduled_start),
+        "started_at": iso(event.started_at),
+        "ended_at": iso(event.ended_at),
+        # The broadcast clock in epoch ms, so clients need not parse dates.
+        "started_at_ms": epoch_ms(event.started_at),
+        "ended_at_ms": epoch_ms(event.ended_at),
+        "video_url": event.video_url or None,
+    }
+
+
+def viewer_payload(user, *, can_post: bool) -> dict:
+    if user is None or not user.is_authenticated:
+        return {"id": None, "name": None, "can_post": False, "roles": []}
+    return {"id": user.pk, "name": user.name, "can_post": can_post, "roles": user.roles()}
+
+
+# --- frames ------------------------------------------------------------------
+
+
+def hello_frame(*, event, viewer, server_time_ms, online, stats=None, poll=None, summary=None) -> dict:
+    return {
+        "type": HELLO,
+        "event": event,
+        "viewer": viewer,
+        "server_time_ms": server_time_ms,
+        "online": online,
+        "stats": stats,
+        "poll": poll,
+        "summary": summary,
+    }
+
+
+def danmaku_frame(items: list[dict], *, catchup: bool = False) -> dict:
+    frame = {"type": DANMAKU, "items": items}
+    if catchup:
+        frame["catchup"] = True
+    return frame
+
+
+def retract_frame(ids: list[int]) -> dict:
+    return {"type": RETRACT, "ids": ids}
+
+
+def presence_frame(online: int) -> dict:
+    return {"type": PRESENCE, "online": online}
+
+
+def notice_frame(*, level: str, code: str, message: str, **extra) -> dict:
+    return {"type": NOTICE, "level": level, "code": code, "message": message, **extra}
+
+
+def ack_frame(*, ref, id, item: dict | None = None) -> dict:
+    frame = {"type": ACK, "ref": ref, "id": id}
+    if item is not None:
+        frame["item"] = item
+    return frame
+
+
+def error_frame(*, ref, code: str, message: str, **details) -> dict:
+    return {"type": ERROR, "ref": ref, "code": code, "message": message, **details}
+
+
+# --- channel-layer messages between processes ----------------------------------
+# Plain values only: channels_redis carries them as msgpack.
+
+LAYER_DANMAKU = "room.danmaku"  # {"event": id, "item": comment_payload}
+LAYER_RETRACT = "room.retract"  # {"event": id, "ids": [...]}
+LAYER_FRAME = "room.frame"  # {"event": id, "key": "stats"|"poll"|..., "frame": {...}}
+LAYER_PRESENCE = "room.presence"  # {"event": id, "process": str, "count": n}

@@ -1,0 +1,33 @@
+"""
+The one error type that business rules raise.
+
+Services raise ``ServiceError("rate_limited", ...)``; the socket turns it into an
+``error`` frame and the API into a 4xx body, both carrying the same ``code``.
+"""
+
+# HTTP status for each code; anything not listed is a 400.
+HTTP_STATUS = {
+    "auth_required": 401,
+    "forbidden": 403,
+    "banned": 403,
+    "timed_out": 403,
+    "not_found": 404,
+    "rate_limited": 429,
+    "slow_mode": 429,
+    "server_busy": 503,
+}
+
+
+class ServiceError(Exception):
+    def __init__(self, code: str, message: str, **details):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS.get(self.code, 400)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, **self.details}
