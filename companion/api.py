@@ -1,4 +1,6 @@
 """API plumbing shared by the apps: one error shape for every 4xx."""
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -28,7 +30,12 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    code = next((c for cls, c in DRF_CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, Http404):
+        code = "not_found"
+    elif isinstance(exc, DjangoPermissionDenied):
+        code = "forbidden"
+    else:
+        code = next((c for cls, c in DRF_CODES.items() if isinstance(exc, cls)), "error")
     if isinstance(exc, exceptions.ValidationError):
         body = {"code": code, "message": "Some fields are not valid.", "fields": response.data}
     else:
