@@ -13,7 +13,7 @@ from django.conf import settings
 
 from companion.errors import ServiceError
 
-from . import services, wire
+from . import fastpath, services, wire
 from .hub import get_hub
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     event = None
+    protocol = None  # Daphne's WebSocket protocol, for the hub's direct writes
 
     async def dispatch(self, message):
         # Channels 4.3 hops to the sync thread before every handler to close
@@ -47,6 +48,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.allowance = float(MESSAGE_BURST)
         self.allowance_at = time.monotonic()
         await self.accept()
+        self.protocol = fastpath.daphne_protocol(self.base_send)
         if self.scope.get("auth_error"):
             await self.fail(None, ServiceError("invalid_token", "That API token is not valid."), close=4401)
             return

@@ -26,7 +26,7 @@ from collections import deque
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import wire
+from . import fastpath, wire
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,13 @@ class RoomHub:
         self.presence_s = settings.PRESENCE_INTERVAL_MS / 1000
         self._started = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+        # A client this far behind gets no danmaku until it catches up; one
+        # this far behind is closed (it is not reading at all).
+        self.slow_skip_bytes = settings.ROOM_SLOW_CLIENT_BYTES
+        self.slow_close_bytes = settings.ROOM_STALLED_CLIENT_BYTES
         self.frames_sent = 0
+        self.frames_skipped_slow = 0
+        self.slow_closed = 0
         self.items_dropped_by_cap = 0
 
     # --- lifecycle -----------------------------------------------------------
@@ -206,12 +212,16 @@ class RoomHub:
                 room.pending_retract.clear()
                 room.pending_frames.clear()
                 continue
-            frames = self._frames_for(room, now)
+            frames, danmaku = self._frames_for(room, now)
             for text in frames:
                 await self.send_text(room.sockets, text)
+            if danmaku:
+                await self.send_text(room.sockets, danmaku, droppable=True)
 
-    def _frames_for(self, room: Room, now: float) -> list[str]:
+    def _frames_for(self, room: Room, now: float) -> tuple[list[str], str | None]:
+        """The tick's control frames (never dropped) and its danmaku frame (droppable)."""
         frames: list[str] = []
+        danmaku = None
         # Retractions first, so a hidden comment never flies after its retraction.
         if room.pending_retract:
             ids = room.pending_retract
@@ -228,8 +238,8 @@ class RoomHub:
             room.recent.extend(items)
             items = self._sample(room, items, now)
             if items:
-                frames.append(wire.encode(wire.danmaku_frame(items)))
-        return frames
+                danmaku = wire.encode(wire.danmaku_frame(items))
+        return frames, danmaku
 
     def _sample(self, room: Room, items: list[dict], now: float) -> list[dict]:
         """Apply the per-room display cap: at most ``display_cap`` items a second."""
@@ -244,15 +254,37 @@ class RoomHub:
         room.shown_this_second += len(items)
         return items
 
-    async def send_text(self, sockets, text: str) -> None:
-        message = {"type": "websocket.send", "text": text}
+    async def send_text(self, sockets, text: str, *, droppable: bool = False) -> None:
+        """
+        Write one frame to many sockets. A ``droppable`` frame (danmaku) skips
+        sockets whose client is not keeping up; others always go out.
+        """
+        data = text.encode()
+        message = None
+        sent = 0
         for sock in list(sockets):
+            protocol = sock.protocol
             try:
-                await sock.base_send(message)
+                if protocol is not None:
+                    if protocol.state != fastpath.STATE_OPEN:
+                        continue
+                    queued = fastpath.backlog(protocol)
+                    if queued > self.slow_close_bytes:
+                        self.slow_closed += 1
+                        protocol.sendClose(code=4408, reason="client too slow")
+                        continue
+                    if droppable and queued > self.slow_skip_bytes:
+                        self.frames_skipped_slow += 1
+                        continue
+                    protocol.sendMessage(data, False)
+                else:
+                    message = message or {"type": "websocket.send", "text": text}
+                    await sock.base_send(message)
+                sent += 1
             except Exception:
                 # A socket that failed mid-write is closing; its disconnect cleans up.
                 logger.debug("hub: write failed", exc_info=True)
-        self.frames_sent += len(sockets)
+        self.frames_sent += sent
 
     # --- presence ------------------------------------------------------------------
 

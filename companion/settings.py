@@ -194,6 +194,10 @@ ROOM_TICK_MS = env_int("ROOM_TICK_MS", 100)
 # Most danmaku a screen is sent per second per room; above it, a sample is shown
 # (everything is still stored and replayed).
 ROOM_DISPLAY_CAP_PER_SEC = env_int("ROOM_DISPLAY_CAP_PER_SEC", 80)
+# A socket with this many bytes queued is skipped for danmaku (never for stats,
+# polls or notices); one with this many is closed as stalled.
+ROOM_SLOW_CLIENT_BYTES = env_int("ROOM_SLOW_CLIENT_BYTES", 256 * 1024)
+ROOM_STALLED_CLIENT_BYTES = env_int("ROOM_STALLED_CLIENT_BYTES", 4 * 1024 * 1024)
 # How often each process tells the others how many viewers it holds.
 PRESENCE_INTERVAL_MS = env_int("PRESENCE_INTERVAL_MS", 3000)
 # A reconnecting client is sent what it missed within this window.
@@ -209,6 +213,10 @@ DANMAKU_RATE_COUNT = env_int("DANMAKU_RATE_COUNT", 5)
 DANMAKU_RATE_WINDOW = env_int("DANMAKU_RATE_WINDOW", 10)
 # How far past the live edge a posted media time may be (clock skew, player lag).
 DANMAKU_MEDIA_SKEW_MS = env_int("DANMAKU_MEDIA_SKEW_MS", 15000)
+
+# Guest accounts created per client address per window.
+GUEST_RATE_COUNT = env_int("GUEST_RATE_COUNT", 20)
+GUEST_RATE_WINDOW = env_int("GUEST_RATE_WINDOW", 600)
 
 # --- Production hardening (switched on by DEBUG=0 with HTTPS in front) ---------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

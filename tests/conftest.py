@@ -18,6 +18,11 @@ ORIGIN = (b"origin", b"http://localhost")
 @pytest.fixture(autouse=True)
 def fresh_layers_and_cache(settings):
     """Each test gets new channel layers and an empty cache (rate-limit counters)."""
+    # Pages render without a collectstatic manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     channel_layers.backends.clear()
     cache.clear()
     yield

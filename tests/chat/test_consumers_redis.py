@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 class FakeSocket:
     """Stands in for a socket held by another server process."""
 
+    protocol = None
+
     def __init__(self):
         self.frames = asyncio.Queue()
 

@@ -1,0 +1,157 @@
+"""The process hub on its own: coalescing, display cap, retractions, slow clients."""
+import json
+
+import pytest
+from channels.layers import InMemoryChannelLayer
+
+from chat import fastpath, wire
+from chat.hub import RoomHub
+
+
+class Recorder:
+    """A socket seen through ASGI (no Daphne protocol): records frames."""
+
+    protocol = None
+
+    def __init__(self):
+        self.frames = []
+
+    async def base_send(self, message):
+        self.frames.append(json.loads(message["text"]))
+
+
+class FakeTransport:
+    def __init__(self, queued=0):
+        self.dataBuffer, self.offset, self._tempDataLen = b"", 0, queued
+
+
+class FakeProtocol:
+    """Daphne's protocol as the fast path sees it: state, transport, sendMessage."""
+
+    def __init__(self, queued=0):
+        self.state = fastpath.STATE_OPEN
+        self.transport = FakeTransport(queued)
+        self.sent, self.closed = [], None
+
+    def sendMessage(self, data, binary):
+        self.sent.append(json.loads(data))
+
+    def sendClose(self, code, reason):
+        self.closed = code
+
+
+class DirectSocket:
+    def __init__(self, queued=0):
+        self.protocol = FakeProtocol(queued)
+
+
+def item(n):
+    return {"id": n, "text": f"t{n}", "color": "#ffffff", "mode": "scroll", "size": "normal", "media_ms": n,
+            "author": {"id": 1, "name": "a"}, "created_at": None}
+
+
+@pytest.fixture
+async def hub(settings):
+    settings.ROOM_DISPLAY_CAP_PER_SEC = 1000
+    hub = RoomHub(layer=InMemoryChannelLayer())
+    yield hub
+    await hub.stop()
+
+
+async def joined(hub, sock, event_id=1):
+    await hub.join(event_id, sock)
+    return sock
+
+
+async def test_a_tick_of_comments_becomes_one_frame(hub):
+    sock = await joined(hub, Recorder())
+    for n in range(5):
+        hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(n)})
+    await hub.flush()
+    assert [f["type"] for f in sock.frames] == ["danmaku"]
+    assert [i["id"] for i in sock.frames[0]["items"]] == [0, 1, 2, 3, 4]
+    await hub.flush()
+    assert len(sock.frames) == 1  # nothing pending, nothing sent
+
+
+async def test_display_cap_samples_but_keeps_the_buffer_complete(hub):
+    hub.display_cap = 10
+    sock = await joined(hub, Recorder())
+    for n in range(50):
+        hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(n)})
+    await hub.flush()
+    shown = [i["id"] for i in sock.frames[0]["items"]]
+    assert len(shown) == 10 and shown == sorted(shown)
+    assert hub.items_dropped_by_cap == 40
+    # Catch-up still knows every comment.
+    assert [i["id"] for i in hub.recent_since(1, 39)] == list(range(40, 50))
+
+
+async def test_latest_stats_frame_per_tick_wins(hub):
+    sock = await joined(hub, Recorder())
+    for score in range(3):
+        hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "stats", "frame": {"type": "stats", "stats": {"s": score}}})
+    await hub.flush()
+    assert sock.frames == [{"type": "stats", "stats": {"s": 2}}]
+
+
+async def test_a_retracted_comment_never_flies(hub):
+    sock = await joined(hub, Recorder())
+    hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(1)})
+    hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(2)})
+    hub.accept({"type": wire.LAYER_RETRACT, "event": 1, "ids": [1]})
+    await hub.flush()
+    assert sock.frames[0] == {"type": "danmaku.retract", "ids": [1]}
+    assert [i["id"] for i in sock.frames[1]["items"]] == [2]
+
+
+async def test_messages_for_rooms_without_local_viewers_are_ignored(hub):
+    sock = await joined(hub, Recorder(), event_id=1)
+    hub.accept({"type": wire.LAYER_DANMAKU, "event": 2, "item": item(1)})
+    await hub.flush()
+    assert sock.frames == []
+
+
+async def test_slow_client_misses_danmaku_but_not_stats(hub):
+    fast, slow = await joined(hub, DirectSocket()), await joined(hub, DirectSocket(queued=hub.slow_skip_bytes + 1))
+    hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(1)})
+    hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "stats", "frame": {"type": "stats", "stats": {}}})
+    await hub.flush()
+    assert [f["type"] for f in fast.protocol.sent] == ["stats", "danmaku"]
+    assert [f["type"] for f in slow.protocol.sent] == ["stats"]
+    assert hub.frames_skipped_slow == 1
+
+
+async def test_stalled_client_is_closed(hub):
+    stalled = await joined(hub, DirectSocket(queued=hub.slow_close_bytes + 1))
+    hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(1)})
+    await hub.flush()
+    assert stalled.protocol.closed == 4408 and stalled.protocol.sent == []
+
+
+async def test_closed_sockets_are_skipped(hub):
+    sock = await joined(hub, DirectSocket())
+    sock.protocol.state = "closed"
+    hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(1)})
+    await hub.flush()
+    assert sock.protocol.sent == []
+
+
+async def test_empty_room_unsubscribes_after_grace(hub, monkeypatch):
+    sock = await joined(hub, Recorder())
+    hub.leave(1, sock)
+    await hub.flush()
+    assert 1 in hub.rooms  # a reload does not churn the subscription
+    hub.rooms[1].empty_since -= 3600
+    await hub.flush()
+    assert 1 not in hub.rooms
+
+
+async def test_recent_since_needs_the_last_seen_id(hub):
+    sock = await joined(hub, Recorder())
+    for n in (10, 20, 30):
+        hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(n)})
+    await hub.flush()
+    assert [i["id"] for i in hub.recent_since(1, 10)] == [20, 30]
+    assert hub.recent_since(1, 30) == []
+    assert hub.recent_since(1, 15) is None  # not seen here: ask the database
