@@ -4,6 +4,7 @@ with the process hub, which delivers everything broadcast to the room.
 """
 import json
 import logging
+import random
 import time
 from urllib.parse import parse_qs
 
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 MESSAGES_PER_SECOND = 10
 MESSAGE_BURST = 20
 MAX_REF_LENGTH = 64
+# RFC 6455 close code 1013, "Try Again Later", and the pause a client is told to take.
+CLOSE_TRY_AGAIN_LATER = 1013
+BUSY_RETRY_MS = (2000, 10000)
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -30,6 +34,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     event = None
+    admitted = False
     protocol = None  # Daphne's WebSocket protocol, for the hub's direct writes
 
     async def dispatch(self, message):
@@ -45,28 +50,46 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.user = self.scope["user"]
+        self.slug = self.scope["url_route"]["kwargs"]["slug"]
         self.allowance = float(MESSAGE_BURST)
         self.allowance_at = time.monotonic()
+        self.hub = get_hub()
         await self.accept()
         self.protocol = fastpath.daphne_protocol(self.base_send)
+        if not self.hub.admit():
+            # Full: say so, and let the client come back after a jittered pause
+            # (no reconnect stampede onto a process that is already full).
+            retry_ms = random.randint(*BUSY_RETRY_MS)
+            await self.send_frame(
+                wire.notice_frame(
+                    level="error",
+                    code="server_busy",
+                    message="This server is full. Reconnecting shortly…",
+                    retry_after_ms=retry_ms,
+                )
+            )
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
+        self.admitted = True
         if self.scope.get("auth_error"):
             await self.fail(None, ServiceError("invalid_token", "That API token is not valid."), close=4401)
             return
-        entry = await database_sync_to_async(services.room_entry)(
-            slug=self.scope["url_route"]["kwargs"]["slug"], user=self.user
-        )
-        if entry is None:
+        event = await self.hub.event_for(self.slug)
+        if event is None:
             await self.fail(None, ServiceError("not_found", "No such event."), close=4404)
             return
-        self.event, viewer = entry
-        self.hub = get_hub()
-        await self.hub.join(self.event.pk, self)
+        if self.user.is_authenticated:
+            viewer = await database_sync_to_async(services.room_viewer)(user=self.user, event=event)
+        else:
+            viewer = wire.viewer_payload(self.user, can_post=False)
+        self.event = event
+        await self.hub.join(event.pk, self)
         await self.send_frame(
             wire.hello_frame(
-                event=wire.event_payload(self.event),
+                event=wire.event_payload(event),
                 viewer=viewer,
                 server_time_ms=int(time.time() * 1000),
-                online=self.hub.online(self.event.pk),
+                online=self.hub.online(event.pk),
             )
         )
         await self.catch_up()
@@ -85,6 +108,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send_frame(wire.danmaku_frame(items, catchup=True))
 
     async def disconnect(self, code):
+        if self.admitted:
+            self.hub.release()
         if self.event is not None:
             self.hub.leave(self.event.pk, self)
 
@@ -131,6 +156,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def post_danmaku(self, ref, message):
         draft = services.danmaku_parse(message)
+        self.event = await self.hub.event_for(self.slug) or self.event  # status and clock, at most 2 s old
         comment = await database_sync_to_async(services.danmaku_post)(event=self.event, author=self.user, draft=draft)
         await self.send_frame(wire.ack_frame(ref=ref, id=comment.pk, item=wire.comment_payload(comment)))
 

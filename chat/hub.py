@@ -23,16 +23,20 @@ import time
 import uuid
 from collections import deque
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import fastpath, wire
+from . import fastpath, services, wire
 
 logger = logging.getLogger(__name__)
 
 # A room with no local sockets keeps its subscription this long, so a page
 # reload does not unsubscribe and resubscribe.
 EMPTY_ROOM_GRACE_S = 30
+# How long a process trusts its copy of an event (status, clock) before
+# reading it again; a surge of joins then costs no query per socket.
+EVENT_CACHE_S = 2.0
 # A peer process whose presence report is older than this is not counted.
 PRESENCE_STALE_FACTOR = 3
 
@@ -69,6 +73,9 @@ class RoomHub:
         self.tick_s = settings.ROOM_TICK_MS / 1000
         self.display_cap = settings.ROOM_DISPLAY_CAP_PER_SEC
         self.presence_s = settings.PRESENCE_INTERVAL_MS / 1000
+        self.max_connections = settings.ROOM_MAX_CONNECTIONS
+        self.connections = 0
+        self._events: dict[str, tuple[object, float]] = {}
         self._started = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         # A client this far behind gets no danmaku until it catches up; one
@@ -105,6 +112,29 @@ class RoomHub:
         for event_id in list(self.rooms):
             await self._unsubscribe(event_id)
         self.channel = None
+
+    # --- events and admission ----------------------------------------------------
+
+    async def event_for(self, slug: str):
+        """The event behind a room, read at most every EVENT_CACHE_S per process."""
+        cached = self._events.get(slug)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < EVENT_CACHE_S:
+            return cached[0]
+        event = await database_sync_to_async(services.event_by_slug)(slug)
+        if event is not None:
+            self._events[slug] = (event, now)
+        return event
+
+    def admit(self) -> bool:
+        """Take a connection slot, unless this process is full."""
+        if self.connections >= self.max_connections:
+            return False
+        self.connections += 1
+        return True
+
+    def release(self) -> None:
+        self.connections = max(0, self.connections - 1)
 
     # --- membership -----------------------------------------------------------
 

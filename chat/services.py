@@ -151,9 +151,10 @@ def danmaku_density(*, event: Event, bucket_ms: int) -> list[dict]:
     return [{"start_ms": start, "count": count} for start, count in sorted(counts.items())]
 
 
-def room_entry(*, slug: str, user) -> tuple[Event, dict] | None:
-    """The event behind a room and what its ``hello`` carries about the viewer."""
-    event = Event.objects.filter(slug=slug).first()
-    if event is None:
-        return None
-    return event, wire.viewer_payload(user, can_post=can_post(user, event))
+def event_by_slug(slug: str) -> Event | None:
+    return Event.objects.filter(slug=slug).first()
+
+
+def room_viewer(*, user, event: Event) -> dict:
+    """What a room's ``hello`` says about the viewer."""
+    return wire.viewer_payload(user, can_post=can_post(user, event))

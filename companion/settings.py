@@ -194,6 +194,8 @@ ROOM_TICK_MS = env_int("ROOM_TICK_MS", 100)
 # Most danmaku a screen is sent per second per room; above it, a sample is shown
 # (everything is still stored and replayed).
 ROOM_DISPLAY_CAP_PER_SEC = env_int("ROOM_DISPLAY_CAP_PER_SEC", 80)
+# Sockets one server process holds; past it, newcomers are told to retry later.
+ROOM_MAX_CONNECTIONS = env_int("ROOM_MAX_CONNECTIONS", 20000)
 # A socket with this many bytes queued is skipped for danmaku (never for stats,
 # polls or notices); one with this many is closed as stalled.
 ROOM_SLOW_CLIENT_BYTES = env_int("ROOM_SLOW_CLIENT_BYTES", 256 * 1024)

@@ -243,3 +243,33 @@ async def test_presence_counts_viewers(live_event, settings):
     await second.disconnect()
     assert (await next_frame(first, "presence"))["online"] == 1
     await first.disconnect()
+
+
+async def test_a_full_process_says_so_and_closes_with_try_again_later(live_event, settings):
+    settings.ROOM_MAX_CONNECTIONS = 1
+    first = await connect()
+    assert (await first.receive_json_from())["type"] == "hello"
+    second = await connect()
+    notice = await second.receive_json_from()
+    assert (notice["type"], notice["level"], notice["code"]) == ("notice", "error", "server_busy")
+    assert 2000 <= notice["retry_after_ms"] <= 10000
+    assert (await second.receive_output())["code"] == 1013
+    # A slot frees when a viewer leaves.
+    await first.disconnect()
+    third = await connect()
+    assert (await third.receive_json_from())["type"] == "hello"
+    await third.disconnect()
+
+
+async def test_event_status_changes_reach_posting_within_the_cache_window(live_event, viewer, monkeypatch):
+    """A socket opened while the event was live refuses posts once it is back to scheduled."""
+    from chat import hub as hub_module
+    from events.models import Event
+
+    monkeypatch.setattr(hub_module, "EVENT_CACHE_S", 0)
+    comm = await connect(token=await token_for(viewer), headers=())
+    await comm.receive_json_from()
+    await database_sync_to_async(Event.objects.filter(pk=live_event.pk).update)(status=Event.Status.SCHEDULED)
+    await comm.send_json_to({"type": "danmaku.post", "ref": "x", "text": "hi", "media_ms": 1})
+    assert (await next_frame(comm, "error"))["code"] == "event_not_live"
+    await comm.disconnect()
