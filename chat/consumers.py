@@ -78,10 +78,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if event is None:
             await self.fail(None, ServiceError("not_found", "No such event."), close=4404)
             return
-        if self.user.is_authenticated:
-            viewer = await database_sync_to_async(services.room_viewer)(user=self.user, event=event)
-        else:
-            viewer = wire.viewer_payload(self.user, can_post=False)
+        viewer, snapshot = await database_sync_to_async(self.entry)(event)
         self.event = event
         await self.hub.join(event.pk, self)
         await self.send_frame(
@@ -90,9 +87,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 viewer=viewer,
                 server_time_ms=int(time.time() * 1000),
                 online=self.hub.online(event.pk),
+                **snapshot,
             )
         )
         await self.catch_up()
+
+    def entry(self, event):
+        """Viewer and room state for ``hello`` (runs in the database thread)."""
+        return services.room_viewer(user=self.user, event=event), services.room_snapshot(event=event)
 
     async def catch_up(self):
         """Send what a reconnecting client (``?since=<last id>``) missed."""

@@ -158,3 +158,8 @@ def event_by_slug(slug: str) -> Event | None:
 def room_viewer(*, user, event: Event) -> dict:
     """What a room's ``hello`` says about the viewer."""
     return wire.viewer_payload(user, can_post=can_post(user, event))
+
+
+def room_snapshot(*, event: Event) -> dict:
+    """What a late joiner needs at once besides the event: current stats, open poll, latest summary."""
+    return {"stats": None, "poll": None, "summary": None}

@@ -10,7 +10,7 @@ from chat import wire
 from .models import Event
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT, summary="List events, live first")
+@extend_schema(operation_id="events_list", responses=OpenApiTypes.OBJECT, summary="List events, live first")
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def event_list(request):
@@ -21,7 +21,7 @@ def event_list(request):
     return Response({"results": [wire.event_payload(e) for e in events[:200]]})
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT, summary="One event")
+@extend_schema(operation_id="events_retrieve", responses=OpenApiTypes.OBJECT, summary="One event")
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def event_detail(request, slug):
