@@ -92,7 +92,7 @@ cat <<EOF
 
   Companion demo is running: open $URL/events/demo/
 
-  Log in: join as a guest or sign up from the page ($URL/accounts/guest/, $URL/accounts/signup/).
+  To comment: "Join as guest" on the page, or sign up at $URL/accounts/signup/ (log in: $URL/accounts/login/).
   Admin, moderation, producer: $URL/admin/ as admin / ${DEMO_ADMIN_PASSWORD:-admin} (superuser created by this script if missing).
   API docs: $URL/api/docs/    Health: $URL/healthz
   $crowd_note. Ctrl-C stops it all.
