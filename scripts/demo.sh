@@ -38,6 +38,11 @@ if not User.objects.filter(username='admin').exists():
     print('demo: created superuser admin')
 "
 
+crowd=0
+if [ "${DEMO_CROWD:-1}" != 0 ] && $PY manage.py help demo_crowd >/dev/null 2>&1; then
+    crowd=1
+fi
+
 pids=()
 redis_dir=""
 cleanup() {
@@ -79,13 +84,18 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 
-if [ "${DEMO_CROWD:-1}" != 0 ] && $PY manage.py help demo_crowd >/dev/null 2>&1; then
+if [ "$crowd" = 1 ]; then
     export COMPANION_URL="$URL"
     $PY manage.py demo_crowd >var/demo_crowd.log 2>&1 &
     pids+=("$!")
-    crowd_note="the demo crowd is commenting (log: var/demo_crowd.log)"
+    crowd_note="The demo crowd is commenting (log: var/demo_crowd.log)."
+    if [ -z "${REDIS_URL:-}" ]; then
+        crowd_note="$crowd_note
+  It is another process, so over the in-memory layer its comments reach viewers only
+  from storage (reload, replay); DEMO_REDIS=1 scripts/demo.sh makes them fly live."
+    fi
 else
-    crowd_note="no demo crowd"
+    crowd_note="No demo crowd."
 fi
 
 cat <<EOF
@@ -95,7 +105,8 @@ cat <<EOF
   To comment: "Join as guest" on the page, or sign up at $URL/accounts/signup/ (log in: $URL/accounts/login/).
   Admin, moderation, producer: $URL/admin/ as admin / ${DEMO_ADMIN_PASSWORD:-admin} (superuser created by this script if missing).
   API docs: $URL/api/docs/    Health: $URL/healthz
-  $crowd_note. Ctrl-C stops it all.
+  $crowd_note
+  Ctrl-C stops it all.
 
 EOF
 
