@@ -1,7 +1,25 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+
+LANGUAGE_CODE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+def default_summary_languages() -> list[str]:
+    return ["en"]
+
+
+def validate_summary_languages(value) -> None:
+    """A short list of distinct language codes such as ["en", "zh", "it"]."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 8:
+        raise ValidationError("List one to eight language codes, for example [\"en\", \"zh\", \"it\"].")
+    if len(set(value)) != len(value) or not all(isinstance(c, str) and LANGUAGE_CODE_RE.fullmatch(c) for c in value):
+        raise ValidationError("Language codes are distinct and look like en, zh or pt-BR.")
 
 
 class Event(models.Model):
@@ -22,6 +40,12 @@ class Event(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     video_url = models.URLField(
         blank=True, help_text="Optional video or stream shown on the stage; media time follows its playhead."
+    )
+    # The first one is the default a viewer sees; the page offers the others.
+    summary_languages = models.JSONField(
+        default=default_summary_languages,
+        validators=[validate_summary_languages],
+        help_text='Languages of the AI summaries, first is the default, e.g. ["en", "zh", "it"].',
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
