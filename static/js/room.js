@@ -69,7 +69,12 @@ async function main() {
   let lastId = null;
   let event = config.event;
   let warmed = false;
-  const socket = new RoomSocket({ path: config.ws_path, since: () => lastId });
+  const seen = (id) => {
+    if (Number.isInteger(id) && (lastId === null || id > lastId)) lastId = id;
+  };
+  // A reconnect always asks for what it missed: with no comment seen yet,
+  // since=0 means "whatever the last minute held".
+  const socket = new RoomSocket({ path: config.ws_path, since: () => (warmed ? lastId ?? 0 : null) });
 
   const composerForm = q('[data-composer]');
   const composer = composerForm
@@ -103,7 +108,7 @@ async function main() {
     },
     danmaku(frame) {
       for (const item of frame.items || []) {
-        if (Number.isInteger(item.id) && (lastId === null || item.id > lastId)) lastId = item.id;
+        seen(item.id);
         stage.add(item, { live: true });
       }
     },
@@ -168,7 +173,10 @@ async function main() {
       if (!response.ok) return;
       const body = await response.json();
       const items = (body.items || []).slice(-60);
-      for (const item of items) stage.add(item, { live: true });
+      for (const item of items) {
+        seen(item.id);
+        stage.add(item, { live: true });
+      }
     } catch {
       // Only a nicety: live comments arrive on the socket anyway.
     }

@@ -49,7 +49,7 @@ export class RoomSocket extends EventTarget {
   url() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const since = this.since();
-    const query = Number.isInteger(since) && since > 0 ? `?since=${since}` : '';
+    const query = Number.isInteger(since) && since >= 0 ? `?since=${since}` : '';
     return `${scheme}//${location.host}${this.path}${query}`;
   }
 

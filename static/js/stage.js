@@ -30,6 +30,7 @@ const AREA_HEIGHT = { quarter: '25%', half: '50%', full: '100%' };
 // How long after its moment a comment's ×N keeps counting up on screen.
 const ACTIVE_MS = 20_000;
 const TICK_MS = 200;
+const STALE_LOG_MS = 3000;
 
 /**
  * The key under which duplicates merge: case, width, spaces and punctuation
@@ -371,7 +372,9 @@ export class DanmakuStage {
     while (this.cursor < this.entries.length && this.entries[this.cursor].time <= now) {
       const group = this.entries[this.cursor];
       this.cursor += 1;
-      if (!group.retracted) this.showInLog(group, now);
+      // One loaded after the playhead had passed its moment (a seek outran the
+      // loader) is not news any more; live ones always are.
+      if (!group.retracted && (group.live || now - group.time <= STALE_LOG_MS)) this.showInLog(group, now);
     }
     for (const group of this.active) {
       if (now - group.time > ACTIVE_MS || group.time > now + 1000) this.active.delete(group);
