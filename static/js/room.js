@@ -4,7 +4,7 @@
  */
 import { LiveClock } from './clock.js';
 import { Composer } from './composer.js';
-import { readConfig, setText } from './dom.js';
+import { h, readConfig, setText } from './dom.js';
 import { describeError } from './errors.js';
 import { formatClock, formatCount, formatDateTime } from './format.js';
 import { Notices } from './notices.js';
@@ -26,7 +26,7 @@ const KEEP_BEHIND_MS = 10 * 60_000;
 
 const CONNECTION_LABELS = {
   connecting: 'Connecting…',
-  live: 'Live',
+  live: 'Connected',
   reconnecting: 'Reconnecting…',
   offline: 'Offline',
 };
@@ -223,14 +223,15 @@ async function main() {
     return target === null ? 0 : Math.max(0, target - playheadMs());
   }
 
+  const transport = q('[data-transport]');
+
   function renderTransport() {
+    transport.hidden = event.status !== 'live';
     const behind = behindMs();
     const isBehind = behind > BEHIND_MS || (!video && clock.paused);
     backToLive.hidden = !(event.status === 'live' && isBehind);
     if (playToggle) {
       setText(playToggle, clock.paused ? 'Play' : 'Pause');
-      playToggle.disabled = event.status !== 'live';
-      skipBack.disabled = event.status !== 'live';
     }
     let text = '';
     if (event.status === 'live') {
@@ -262,7 +263,13 @@ async function main() {
     if (event.status === 'ended') {
       setText(face.kicker, 'Ended');
       setText(face.time, formatClock(clock.liveEdgeMs()));
-      setText(face.sub, 'The replay plays every comment at its moment.');
+      if (!face.sub.querySelector('a')) {
+        face.sub.replaceChildren(
+          'It is over, but ',
+          h('a', { href: config.urls.replay, text: 'the replay' }),
+          ' plays every comment at its moment.',
+        );
+      }
       return;
     }
     setText(face.kicker, clock.paused ? 'Paused' : clock.behindMs() > BEHIND_MS ? 'Behind live' : 'Live');
