@@ -89,11 +89,6 @@ if [ "$crowd" = 1 ]; then
     $PY manage.py demo_crowd >var/demo_crowd.log 2>&1 &
     pids+=("$!")
     crowd_note="The demo crowd is commenting (log: var/demo_crowd.log)."
-    if [ -z "${REDIS_URL:-}" ]; then
-        crowd_note="$crowd_note
-  It is another process, so over the in-memory layer its comments reach viewers only
-  from storage (reload, replay); DEMO_REDIS=1 scripts/demo.sh makes them fly live."
-    fi
 else
     crowd_note="No demo crowd."
 fi

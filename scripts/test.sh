@@ -38,6 +38,8 @@ trap 'exit 143' TERM
 
 svc_start "$name" $$ || exit 1
 export STATIC_MANIFEST="${STATIC_MANIFEST:-0}"
+# Throwaway test databases: no persistent connections left open at teardown.
+export DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-0}"
 if [ -x /usr/bin/chromium ]; then
     export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 fi
