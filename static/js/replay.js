@@ -5,6 +5,7 @@
  */
 import { ReplayClock } from './clock.js';
 import { DensityGraph, bucketFor } from './density.js';
+import { bindFullscreen } from './fullscreen.js';
 import { h, readConfig, setText } from './dom.js';
 import { formatClock, spokenDuration } from './format.js';
 import { Notices } from './notices.js';
@@ -53,6 +54,8 @@ async function main() {
   if (!Danmaku) {
     notices.show({ level: 'warning', code: 'renderer', message: 'Flying comments are unavailable; the list shows every comment.' });
   }
+
+  bindFullscreen(q('[data-fullscreen]'), q('[data-stage]'));
 
   const loader = new WindowLoader({
     url: config.urls.danmaku,

@@ -4,6 +4,7 @@
  */
 import { LiveClock } from './clock.js';
 import { Composer } from './composer.js';
+import { bindFullscreen } from './fullscreen.js';
 import { h, readConfig, setText } from './dom.js';
 import { describeError } from './errors.js';
 import { formatClock, formatCount, formatDateTime } from './format.js';
@@ -65,6 +66,8 @@ async function main() {
     notices.show({ level: 'warning', code: 'renderer', message: 'Flying comments are unavailable; the list shows every comment.' });
   }
 
+  bindFullscreen(q('[data-fullscreen]'), q('[data-stage]'));
+
   // --- the socket -------------------------------------------------------------------
   let lastId = null;
   let event = config.event;
@@ -124,9 +127,12 @@ async function main() {
   };
   socket.addEventListener('frame', ({ detail: frame }) => {
     const handler = handlers[frame.type];
-    // Stats, polls and summaries are drawn by their own panels; anything this
-    // page does not know is ignored, so the server can add frame types freely.
+    // Anything this page does not know is ignored, so the server can add frame
+    // types freely.
     if (handler) handler(frame);
+    // Other panels of the room (stats, polls, summaries) listen here instead of
+    // opening a second socket.
+    document.dispatchEvent(new CustomEvent('companion:frame', { detail: frame }));
   });
   socket.start();
 
@@ -223,10 +229,10 @@ async function main() {
     return target === null ? 0 : Math.max(0, target - playheadMs());
   }
 
-  const transport = q('[data-transport]');
+  const liveControls = q('[data-live-controls]');
 
   function renderTransport() {
-    transport.hidden = event.status !== 'live';
+    liveControls.hidden = event.status !== 'live';
     const behind = behindMs();
     const isBehind = behind > BEHIND_MS || (!video && clock.paused);
     backToLive.hidden = !(event.status === 'live' && isBehind);

@@ -279,6 +279,9 @@ export class DanmakuStage {
       if (group.members.length === 0) {
         group.retracted = true;
         this.syncVisibility(group);
+        // Still queued (a viewer behind live): take it out of the library's
+        // list so it never claims a lane.
+        if (!group.el && this.dm) dropFromLibrary(this.dm, new Set([group.render]));
       } else {
         this.updateCount(group, now);
       }
