@@ -176,8 +176,8 @@ async function main() {
     loader.ensure(now - LOOK_BEHIND_MS, now + LOOK_AHEAD_MS, durationMs() || Infinity);
     if (performance.now() - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = performance.now();
-      stage.prune(now - KEEP_BEHIND_MS, now + KEEP_AHEAD_MS);
-      loader.forget(now - KEEP_BEHIND_MS, now + KEEP_AHEAD_MS);
+      const [from, to] = loader.keep(now - KEEP_BEHIND_MS, now + KEEP_AHEAD_MS);
+      stage.prune(from, to - 1);
     }
     if (clock && event.status === 'live') clock.setDuration(Math.max(clock.durationMs, estimatedDurationMs(event)));
     render();

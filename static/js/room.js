@@ -291,9 +291,8 @@ async function main() {
     if (behindMs() > BACKFILL_AFTER_MS) loader.ensure(now - 2000, now + 60_000, clock.liveEdgeMs());
     if (performance.now() - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = performance.now();
-      const from = now - KEEP_BEHIND_MS;
+      const [from] = loader.keep(now - KEEP_BEHIND_MS);
       stage.prune(from);
-      loader.forget(from, Infinity);
     }
   }
   tick();

@@ -33,12 +33,19 @@ export class WindowLoader {
     }
   }
 
-  /** Forget chunks outside [fromMs, toMs] (their comments were pruned). */
-  forget(fromMs, toMs) {
+  /**
+   * Keep the chunks that overlap [fromMs, toMs) and forget the others. Returns
+   * the kept range widened to whole chunks: prune comments outside exactly
+   * that, so a chunk still marked loaded never lacks its comments.
+   */
+  keep(fromMs, toMs = Infinity) {
+    const from = Math.max(0, Math.floor(fromMs / this.chunkMs) * this.chunkMs);
+    const to = Number.isFinite(toMs) ? (Math.floor(toMs / this.chunkMs) + 1) * this.chunkMs : Infinity;
     for (const [index, state] of this.chunks) {
       const start = index * this.chunkMs;
-      if (state !== 'loading' && (start + this.chunkMs < fromMs || start > toMs)) this.chunks.delete(index);
+      if (state !== 'loading' && (start < from || start >= to)) this.chunks.delete(index);
     }
+    return [from, to];
   }
 
   reset() {
