@@ -134,6 +134,11 @@ export class Composer {
     this.pending.delete(frame.ref);
     this.input.value = '';
     this.updateCounter();
+    if (frame.status === 'held') {
+      // Stored, but nobody sees it (its author included) until a moderator approves it.
+      this.say('Your comment is waiting for a moderator.', 'info');
+      return true;
+    }
     this.say('Sent.', 'ok');
     setTimeout(() => {
       if (this.status.dataset.kind === 'ok') this.say('');
@@ -154,8 +159,9 @@ export class Composer {
     } else if (frame.ref != null || frame.code !== 'rate_limited') {
       return false;
     }
-    if (frame.code === 'rate_limited') {
-      const wait = Math.max(1, Number(frame.retry_after) || 1);
+    if (Number(frame.retry_after) > 0 || frame.code === 'rate_limited') {
+      // rate_limited, slow_mode, timed_out: the box stays shut until then.
+      const wait = Math.min(3600, Math.max(1, Number(frame.retry_after) || 1));
       this.blockedUntil = Date.now() + wait * 1000;
       this.refreshButton();
       setTimeout(() => this.refreshButton(), wait * 1000 + 50);

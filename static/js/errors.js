@@ -16,9 +16,20 @@ const WORDS = {
   },
   event_not_live: () => 'Comments open when the event starts.',
   forbidden: () => 'This account cannot post here.',
-  banned: () => 'This account cannot post here.',
-  timed_out: (frame) => frame?.message || 'You are timed out for a while.',
-  slow_mode: (frame) => frame?.message || 'Slow mode is on: wait a little between comments.',
+  banned: () => 'A moderator banned this account from posting.',
+  timed_out: (frame) => {
+    const until = frame?.until ? new Date(frame.until) : null;
+    return until && !Number.isNaN(until.getTime())
+      ? `A moderator timed you out until ${until.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}.`
+      : 'A moderator timed you out for a while.';
+  },
+  slow_mode: (frame) => {
+    const wait = Math.max(1, Math.ceil(Number(frame?.retry_after) || Number(frame?.seconds) || 1));
+    return `Slow mode is on. You can comment again in ${wait} second${wait === 1 ? '' : 's'}.`;
+  },
+  posting_restricted: (frame) => frame?.message || 'Only some accounts may post in this room right now.',
+  comment_rejected: () => 'That comment breaks the room’s rules and was not posted.',
+  server_busy: () => 'The server is full right now. Reconnecting shortly…',
   invalid_json: () => 'The app sent something the server could not read. Reload the page.',
   invalid_message: () => 'The app sent something the server could not read. Reload the page.',
   unknown_type: () => 'The app and the server disagree. Reload the page.',

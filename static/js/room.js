@@ -25,6 +25,8 @@ const UI_TICK_MS = 250;
 const PRUNE_EVERY_MS = 30_000;
 const KEEP_BEHIND_MS = 10 * 60_000;
 
+const COMPOSER_NOTICES = new Set(['comment_held', 'comment_approved', 'comment_rejected']);
+
 const CONNECTION_LABELS = {
   connecting: 'Connecting…',
   live: 'Connected',
@@ -117,7 +119,14 @@ async function main() {
     },
     'danmaku.retract': (frame) => stage.retract(frame.ids || []),
     presence: (frame) => showOnline(frame.online),
-    notice: (frame) => notices.show(frame, { timeoutMs: frame.level === 'error' ? 0 : 15_000 }),
+    notice(frame) {
+      // About one's own comment: said next to the box, where the comment was written.
+      if (composer && COMPOSER_NOTICES.has(frame.code)) {
+        composer.say(frame.message || describeError(frame.code, frame), frame.code === 'comment_rejected' ? 'error' : 'info');
+        return;
+      }
+      notices.show(frame, { timeoutMs: frame.level === 'error' ? 0 : 15_000 });
+    },
     ack: (frame) => composer?.handleAck(frame),
     error(frame) {
       if (composer?.handleError(frame)) return;
