@@ -5,8 +5,8 @@
 #   scripts/demo.sh                  http://127.0.0.1:8000/events/demo/
 #   PORT=8001 HOST=0.0.0.0 scripts/demo.sh
 #   DEMO_CROWD=0 scripts/demo.sh     without the background crowd (manage.py demo_crowd)
-#   DEMO_REDIS=1 scripts/demo.sh     a private Redis as channel layer, so the crowd process's
-#                                    comments fly live (the in-memory layer cannot cross processes)
+#   DEMO_REDIS=1 scripts/demo.sh     a private Redis as channel layer and cache (the crowd posts
+#                                    through the API, so its comments fly live either way)
 #
 # It creates (once) a superuser `admin` (password `admin`, or DEMO_ADMIN_PASSWORD) for the
 # admin, moderation and producer pages; viewers join as guests or sign up.
