@@ -1,0 +1,399 @@
+"""
+Command line of the load tool. ``python -m loadtest --help``.
+
+Typical runs (see docs/benchmarks.md and scripts/bench.sh):
+
+    # spawn Companion (and the stock baseline) on a fresh SQLite DB, in-memory layer
+    python -m loadtest --spawn --compare-stock --viewers 1000 --rate 50 --duration 20
+
+    # the same on a private Redis (channels-redis pub/sub layer), two workers
+    python -m loadtest --spawn --layer redis --workers 2 --viewers 1000 --rate 50
+
+    # against a server you started yourself (same DATABASE_URL in this shell)
+    python -m loadtest --target 127.0.0.1:8000 --viewers 500 --rate 20
+
+The JSON report goes to stdout (or --out FILE); a human summary to stderr.
+Exit status: 0; 3 when an acknowledged comment is missing from storage; 4 when
+no viewer connection was held; 1 on errors (the server did not start...).
+"""
+import argparse
+import asyncio
+import json
+import math
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from . import server as srv
+from .profile import PySpy
+from .runner import Phase, Plan
+from .stats import ratio
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("server")
+    g.add_argument("--spawn", action="store_true", help="start the server(s) (daphne) and measure them")
+    g.add_argument("--target", action="append", default=[], metavar="127.0.0.1:PORT",
+                   help="a running server (repeat for several processes); loopback only")
+    g.add_argument("--server-pid", action="append", type=int, default=[],
+                   help="pid(s) of a running server to measure (default: whoever listens on --target)")
+    g.add_argument("--workers", type=int, default=1, help="with --spawn: daphne processes on consecutive ports")
+    g.add_argument("--layer", choices=("memory", "redis"), default="memory",
+                   help="with --spawn: channel layer (redis: --redis-url, or a private redis-server is started)")
+    g.add_argument("--redis-url", default=None, help="with --layer redis: use this Redis instead of starting one")
+    g.add_argument("--database-url", default=None,
+                   help="DATABASE_URL for the server and the account helper (with --spawn default: a fresh "
+                        "SQLite file under var/loadtest/)")
+    g.add_argument("--sqlite-dir", default=None,
+                   help="with --spawn and no --database-url: directory of the fresh SQLite file (e.g. /dev/shm "
+                        "to take disk fsyncs out of the post path); default var/loadtest/<run>/")
+    g.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="extra environment for spawned servers (e.g. ROOM_TICK_MS=200)")
+    g.add_argument("--keep-rate-limit", action="store_true",
+                   help="with --spawn: keep the server's per-account rate limit (default: DANMAKU_RATE_COUNT=1000000)")
+    g.add_argument("--server-rate-limit", default="5/10", metavar="COUNT/WINDOW",
+                   help="the server's per-account limit, to size the number of posting accounts (default 5/10)")
+    g.add_argument("--compare-stock", action="store_true",
+                   help="with --spawn: run the same load against the stock Channels baseline too (same run)")
+    g.add_argument("--stock-only", action="store_true", help="with --spawn: only the stock baseline")
+    g.add_argument("--compare-gc", default=None, metavar="T0,T1,T2",
+                   help="with --spawn: also run Companion under loadtest.daphne_gc (gc.freeze() after import, "
+                        "these gc thresholds, e.g. 50000,50,1000): a server-side experiment, same run")
+    g.add_argument("--daphne-arg", action="append", default=[], metavar="ARG",
+                   help="extra argument for spawned daphne (repeat; e.g. --daphne-arg=--ping-interval=60)")
+    g.add_argument("--profile", action="store_true", help="py-spy record the first server process during the window")
+
+    g = p.add_argument_group("load")
+    g.add_argument("--slug", default="demo", help="event slug (default demo, seeded when spawning)")
+    g.add_argument("--seed", action="store_true",
+                   help="create the event if missing (seed_demo for 'demo'); implied by --spawn")
+    g.add_argument("--viewers", type=int, default=100, help="viewers (counting + tracked)")
+    g.add_argument("--tracked", type=int, default=10, help="viewers that decode frames to measure latency")
+    g.add_argument("--ramp", type=float, default=200.0, help="connections per second")
+    g.add_argument("--rate", type=float, default=10.0, help="comments per second, all posters together")
+    g.add_argument("--posters", type=int, default=None,
+                   help="posting accounts/sockets (default: enough for the rate and the server's limits)")
+    g.add_argument("--duration", type=float, default=10.0, help="measurement window, seconds")
+    g.add_argument("--settle", type=float, default=2.0, help="seconds after the ramp before the window")
+    g.add_argument("--drain", type=float, default=5.0, help="at most this long after the window for acks/frames")
+    g.add_argument("--connect-timeout", type=float, default=10.0)
+    g.add_argument("--hello-timeout", type=float, default=15.0)
+    g.add_argument("--source-addrs", type=int, default=1,
+                   help="bind clients to this many source addresses 127.0.0.2.. (past ~25k sockets)")
+    g.add_argument("--nice", type=int, default=None,
+                   help="set this niceness on the tool and the processes it spawns (e.g. -5 on a shared, busy "
+                        "machine, needs root); the report still says how busy the rest of the machine was")
+    g.add_argument("--max-time", type=float, default=None,
+                   help="hard limit for the whole run, seconds (default: generous, from the plan)")
+
+    g = p.add_argument_group("output")
+    g.add_argument("--out", default=None, help="write the JSON report here instead of stdout")
+    g.add_argument("--keep-ids", action="store_true", help="keep the acked comment ids in the report")
+    g.add_argument("--quiet", action="store_true", help="no human summary on stderr")
+    args = p.parse_args(argv)
+
+    if not args.spawn and not args.target:
+        p.error("give --spawn or at least one --target 127.0.0.1:PORT")
+    if args.spawn and args.target:
+        p.error("--spawn and --target are exclusive")
+    for target in args.target:
+        host, _, port = target.rpartition(":")
+        if not host.startswith("127.") or not port.isdigit():
+            p.error(f"--target must be a loopback address with a port (127.x.x.x:PORT): {target}")
+    if (args.compare_stock or args.stock_only or args.compare_gc) and not args.spawn:
+        p.error("--compare-stock needs --spawn (the tool starts the stock server itself)")
+    if args.spawn and args.workers > 1 and args.layer == "memory":
+        p.error("--workers > 1 needs --layer redis (the in-memory layer does not cross processes)")
+    if args.viewers < 0 or args.rate < 0 or args.duration <= 0 or args.ramp <= 0:
+        p.error("--viewers/--rate must be >= 0, --duration and --ramp > 0")
+    if args.viewers > 200_000:
+        p.error("--viewers is capped at 200000")
+    if args.source_addrs < 1 or args.source_addrs > 250:
+        p.error("--source-addrs is 1..250")
+    return args
+
+
+def posters_needed(args) -> int:
+    if args.posters is not None:
+        return max(0, args.posters)
+    if args.rate <= 0:
+        return 0
+    # Each socket may send about 10 messages/s (server-side allowance); stay well under.
+    n = math.ceil(args.rate / 4)
+    if not (args.spawn and not args.keep_rate_limit):
+        count, _, window = args.server_rate_limit.partition("/")
+        per_account = float(count) / float(window or 1)
+        n = max(n, math.ceil(args.rate / per_account * 1.25))
+    return max(2, n)
+
+
+def server_env(args, workdir: Path, redis_url: str | None) -> dict:
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "companion.settings"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    elif args.spawn:
+        folder = Path(args.sqlite_dir) if args.sqlite_dir else workdir
+        env["DATABASE_URL"] = f"sqlite:///{folder / (workdir.name + '.sqlite3')}"
+    if args.spawn:
+        env["DEBUG"] = "0"
+        env["STATIC_MANIFEST"] = "0"
+        env.setdefault("LOG_LEVEL", "WARNING")
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        else:
+            env.pop("REDIS_URL", None)
+            env.pop("CELERY_BROKER_URL", None)
+        if not args.keep_rate_limit:
+            env["DANMAKU_RATE_COUNT"] = "1000000"
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--env wants NAME=VALUE, got {item!r}")
+        env[name] = value
+    return env
+
+
+def git_state() -> dict:
+    import subprocess
+
+    def git(*a):
+        try:
+            return subprocess.run(["git", *a], cwd=srv.ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "modified_files": dirty.splitlines() if dirty else []}
+
+
+def pids_listening(ports: list[int]) -> list[int]:
+    pids = set()
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in ports and conn.pid:
+                pids.add(conn.pid)
+    except psutil.AccessDenied:
+        pass
+    return sorted(pids)
+
+
+def run_phase(plan: Plan, label: str, ports, tokens, event, pids, redis_pid, profile_out) -> dict:
+    profiler = PySpy(pids[0], profile_out) if profile_out and pids else None
+    phase = Phase(plan, label=label, ports=ports, tokens=tokens, event=event, server_pids=pids,
+                  redis_pid=redis_pid, profiler=profiler)
+    return asyncio.run(phase.run())
+
+
+def verify_acked(report: dict, env: dict, workdir: Path) -> dict:
+    ids = report["acked_ids"]
+    path = workdir / f"acked-{report['label']}.json"
+    path.write_text(json.dumps(ids))
+    try:
+        return json.loads(srv.run_helper(["verify", "--ids", str(path)], env, timeout=120))
+    except Exception as exc:  # reported, never hidden
+        return {"checked": len(ids), "missing": None, "error": str(exc)[-500:]}
+
+
+def summary_lines(report: dict) -> list[str]:
+    lines = []
+    for v in report["variants"]:
+        c, d, s, po, l, sc = v["connections"], v["delivery"], v["server"], v["posts"], v["post_to_screen_ms"], v["screen"]
+        lines.append(f"== {v['label']} ({report['config']['layer']} layer, {s['processes']} process(es)) ==")
+        lines.append(f"  connections: attempted {c['attempted']}, held {c['held']} (viewers {c['viewers_held']}/"
+                     f"{c['viewers_target']}), failed {c['failed']} {c['failed_by_reason'] or ''}, "
+                     f"dropped {c['dropped']} {c['dropped_by_reason'] or ''}; ramp {c['ramp_s']} s")
+        lines.append(f"  delivered: {d['frames_per_s']} frames/s, {d['comments_delivered_per_s']} comments/s "
+                     f"({d['comments_per_frame']} per danmaku frame)")
+        lines.append(f"  server: {s['cpu_util_cores']} cores busy, {s['frames_per_cpu_s']} frames/CPU-s, "
+                     f"{s['comments_delivered_per_cpu_s']} comments/CPU-s; RSS {s['rss_before_mb']} -> "
+                     f"{s['rss_idle_mb']} MB idle ({s['rss_per_connection_kb']} KB/conn) -> {s['rss_end_mb']} MB"
+                     + (f"; redis {s['redis_cpu_s']} CPU-s" if s["redis_cpu_s"] is not None else ""))
+        lines.append(f"  posts: sent {po['sent']} ({po['sent_per_s']}/s), acked {po['acked']}, refused "
+                     f"{po['refused']} {po['refused_by_code'] or ''}, unresolved {po['unresolved']}; ack p50 "
+                     f"{po['ack_latency_ms']['p50']} ms p99 {po['ack_latency_ms']['p99']} ms")
+        lines.append(f"  post-to-screen: p50 {l['p50']} ms, p95 {l['p95']} ms, p99 {l['p99']} ms (n={l['n']}); "
+                     f"not shown {sc['not_shown']} of {sc['shown'] + sc['not_shown']}")
+        st = v.get("storage", {})
+        lines.append(f"  storage: acked comments missing: {st.get('missing')} of {st.get('checked')}")
+        errs = s.get("log_errors")
+        if errs and errs["tracebacks"]:
+            lines.append(f"  server log: {errs['tracebacks']} tracebacks {errs['by_exception']}")
+        cl = v["client"]
+        ml = v["machine_load"]
+        lines.append(f"  tool: {cl['cpu_util_cores']} cores, loop lag p99 {cl['loop_lag_ms']['p99']} ms; machine busy "
+                     f"{ml['busy_cores']} cores, of which other work {ml['other_cores']} (load {ml['loadavg_1m']})")
+    gc_comp = report.get("comparison_gc")
+    if gc_comp:
+        lines.append(f"== companion-gc vs companion: frames/CPU-s x{gc_comp['frames_per_cpu_s_ratio']} ==")
+    comp = report.get("comparison")
+    if comp:
+        lines.append(f"== companion vs stock: frames/CPU-s x{comp['frames_per_cpu_s_ratio']}, "
+                     f"comments/CPU-s x{comp['comments_per_cpu_s_ratio']} ==")
+    return lines
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    nofile = srv.raise_nofile_limit()
+    if args.nice is not None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, args.nice)
+        except OSError as exc:
+            print(f"loadtest: could not set niceness {args.nice}: {exc}", file=sys.stderr)
+    needed = args.viewers + (args.posters or 0) + 200
+    if nofile[0] < needed:
+        print(f"loadtest: open-files limit {nofile[0]} < {needed} needed; expect too_many_open_files", file=sys.stderr)
+    max_time = args.max_time or (
+        120 + 2 * (args.viewers / args.ramp + args.settle + args.duration + args.drain + 30)
+        * (2 if args.compare_stock else 1)
+    )
+    # A hard stop for the whole run: SIGALRM raises in the main thread, and the
+    # finally below stops every process this run started.
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"loadtest: --max-time {max_time:.0f} s exceeded")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(int(max_time))
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = srv.ROOT / "var" / "loadtest"
+    base.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=base))
+    redis = None
+    workers = None
+    t0 = time.monotonic()
+    log = (lambda *a: None) if args.quiet else (
+        lambda *a: print(f"loadtest [{time.monotonic() - t0:6.1f}s]:", *a, file=sys.stderr, flush=True))
+    try:
+        redis_url = None
+        if args.spawn and args.layer == "redis":
+            if args.redis_url:
+                redis_url = args.redis_url
+            else:
+                redis = srv.Redis(workdir / "redis").start()
+                redis_url = redis.url
+                log(f"private redis-server on {redis_url} (pid {redis.proc.pid})")
+        env = server_env(args, workdir, redis_url)
+        posters = posters_needed(args)
+        accounts = max(posters, 1)
+        log(f"preparing {accounts} accounts with tokens on {env.get('DATABASE_URL', 'default sqlite')}")
+        prep = ["prepare", "--slug", args.slug, "--count", str(accounts)]
+        if args.spawn:
+            prep += ["--migrate", "--seed"]
+        elif args.seed:
+            prep += ["--seed"]
+        prepared = json.loads(srv.run_helper(prep, env))
+        event, tokens = prepared["event"], prepared["tokens"]
+
+        plan = Plan(slug=args.slug, viewers=args.viewers, tracked=args.tracked, posters=posters, ramp=args.ramp,
+                    rate=args.rate, duration=args.duration, settle=args.settle, drain=args.drain,
+                    connect_timeout=args.connect_timeout, hello_timeout=args.hello_timeout,
+                    source_addrs=args.source_addrs)
+        variants = []
+        if args.spawn:
+            if not args.stock_only:
+                variants.append(("companion", srv.COMPANION_APP))
+            if args.compare_gc and not args.stock_only:
+                variants.append(("companion-gc", srv.COMPANION_APP))
+            if args.compare_stock or args.stock_only:
+                variants.append(("stock", srv.STOCK_APP))
+        else:
+            variants.append(("target", None))
+
+        results = []
+        for label, app in variants:
+            if args.spawn:
+                if redis is not None:
+                    redis.command("FLUSHALL")
+                wenv, launcher = env, "daphne"
+                if label == "companion-gc":
+                    wenv, launcher = {**env, "LOADTEST_GC_THRESHOLD": args.compare_gc}, "loadtest.daphne_gc"
+                workers = srv.Workers(app=app, count=args.workers, env=wenv, logdir=workdir, label=label,
+                                      daphne_args=args.daphne_arg, launcher=launcher).start()
+                ports, pids = workers.ports, workers.pids
+                log(f"{label}: {args.workers} daphne on ports {ports} (pids {pids})")
+            else:
+                ports = [int(t.rpartition(":")[2]) for t in args.target]
+                pids = args.server_pid or pids_listening(ports)
+                if not pids:
+                    log("no server pid found (pass --server-pid): server CPU/RSS will read 0")
+            log(f"{label}: {args.viewers} viewers at {args.ramp}/s, {args.rate} comments/s for {args.duration} s")
+            profile_out = workdir / f"profile-{label}.txt" if args.profile else None
+            result = run_phase(plan, label, ports, tokens, event, pids, redis.proc.pid if redis else None,
+                               profile_out)
+            log(f"{label}: phase done")
+            if workers is not None:
+                result["server"]["alive_at_end"] = workers.alive()
+                if not all(result["server"]["alive_at_end"]):
+                    result["server"]["log_tail"] = workers.log_tail()
+                workers.stop()
+                result["server"]["log_errors"] = workers.log_errors()
+                workers = None
+            log(f"{label}: stopped; checking {len(result['acked_ids'])} acked ids in storage")
+            result["storage"] = verify_acked(result, env, workdir)
+            if not args.keep_ids:
+                result.pop("acked_ids", None)
+            results.append(result)
+
+        config = {k: v for k, v in vars(args).items() if k not in ("out", "quiet")}
+        config["posters"] = posters
+        report = {
+            "tool": "companion loadtest 1",
+            "code": git_state(),
+            "started": stamp,
+            "machine": srv.machine(),
+            "config": config,
+            "event": event,
+            "workdir": str(workdir),
+            "variants": results,
+        }
+        by_label = {r["label"]: r for r in results}
+        if "companion" in by_label and "companion-gc" in by_label:
+            cs, gs = by_label["companion"]["server"], by_label["companion-gc"]["server"]
+            report["comparison_gc"] = {
+                "frames_per_cpu_s_ratio": ratio(gs["frames_per_cpu_s"], cs["frames_per_cpu_s"]),
+                "comments_per_cpu_s_ratio": ratio(gs["comments_delivered_per_cpu_s"], cs["comments_delivered_per_cpu_s"]),
+            }
+        if "companion" in by_label and "stock" in by_label:
+            cs, ss = by_label["companion"]["server"], by_label["stock"]["server"]
+            report["comparison"] = {
+                "frames_per_cpu_s_ratio": ratio(cs["frames_per_cpu_s"], ss["frames_per_cpu_s"]),
+                "comments_per_cpu_s_ratio": ratio(cs["comments_delivered_per_cpu_s"], ss["comments_delivered_per_cpu_s"]),
+                "post_to_screen_p99_ms": [by_label["companion"]["post_to_screen_ms"]["p99"],
+                                          by_label["stock"]["post_to_screen_ms"]["p99"]],
+            }
+        text = json.dumps(report, indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        else:
+            print(text)
+        if not args.quiet:
+            for line in summary_lines(report):
+                print(line, file=sys.stderr)
+        missing = [r["storage"].get("missing") for r in results]
+        if not all(m == 0 for m in missing):
+            return 3
+        if any(r["connections"]["viewers_held"] == 0 and args.viewers > 0 for r in results):
+            return 4
+        return 0
+    finally:
+        signal.alarm(0)
+        if workers is not None:
+            workers.stop()
+        if redis is not None:
+            redis.stop()
+        if args.spawn and args.sqlite_dir and not args.database_url:
+            # A file outside the run's folder (e.g. on /dev/shm): remove what this run created.
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                path = Path(args.sqlite_dir) / f"{workdir.name}.sqlite3{suffix}"
+                path.unlink(missing_ok=True)

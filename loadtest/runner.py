@@ -1,0 +1,395 @@
+"""
+One measured phase against one server (Companion or the stock baseline):
+
+1. connect the posters and the tracked viewers (few), let the server settle,
+   read its RSS;
+2. ramp the counting viewers at ``ramp`` connections/s, settle, read RSS again
+   (the difference per viewer is the memory per connection);
+3. the window: post ``rate`` comments/s for ``duration`` s, round-robin over the
+   posters; frames, comments and server CPU are counted over exactly this window;
+4. drain: wait (bounded) for outstanding acks and for the tracked viewers to
+   stop receiving, then close every socket.
+
+Every loop is bounded in count and in time; all traffic goes to 127.0.0.x.
+"""
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import psutil
+
+from .server import ProcGroup, describe_oserror
+from .stats import counter_dict, summary_ms
+from .wsclient import OPEN, Counters, CountingClient, PosterClient, TrackedClient
+
+FILLER = ("what a run", "go go go", "888888", "unbelievable", "that line", "so close", "clean", "wow")
+COLORS = ("#ffffff", "#ffffff", "#ffffff", "#ffd166", "#06d6a0", "#ef476f")
+
+
+def _busy(times) -> float:
+    """CPU seconds the whole machine was busy (guest time is already in user)."""
+    return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+
+
+@dataclass
+class Plan:
+    slug: str = "demo"
+    viewers: int = 100          # counting + tracked viewers
+    tracked: int = 10
+    posters: int = 4
+    ramp: float = 200.0         # connections per second
+    rate: float = 10.0          # comments per second (all posters together)
+    duration: float = 10.0      # measurement window, seconds
+    settle: float = 2.0         # after the ramp, before RSS and the window
+    drain: float = 5.0          # at most this long after the window
+    connect_timeout: float = 10.0
+    hello_timeout: float = 15.0
+    ramp_limit: float = 600.0   # the ramp gives up (rest "not_attempted") after this long
+    source_addrs: int = 1       # >1: bind clients to 127.0.0.2.. for more client ports
+
+
+class Phase:
+    def __init__(self, plan: Plan, *, label: str, ports: list[int], tokens: list[str], event: dict,
+                 server_pids: list[int], redis_pid: int | None = None, profiler=None):
+        self.plan = plan
+        self.label = label
+        self.ports = ports
+        self.tokens = tokens
+        self.event = event
+        self.server = ProcGroup(server_pids)
+        self.redis = ProcGroup([redis_pid]) if redis_pid else None
+        self.me = psutil.Process()
+        self.profiler = profiler
+        self.counters = Counters()
+        self.clients: list = []
+        self.posters: list[PosterClient] = []
+        self.tracked: list[TrackedClient] = []
+        self.viewers: list[CountingClient] = []
+        self.attempted = Counter()
+        self.established = Counter()
+        self.failed = Counter()
+        self.dropped = Counter()
+        self.error_frames = Counter()
+        # Posts, by sequence number (also the ``ref`` sent).
+        self.sent_at: dict[int, float] = {}
+        self.acked: dict[int, int] = {}   # seq -> comment id
+        self.refused: dict[int, str] = {}  # seq -> error code
+        self.refusals = Counter()
+        self.post_failures = Counter()
+        self.text_seq: dict[str, int] = {}
+        self.ack_latency: list[float] = []
+        self.screen_latency: list[float] = []
+        self.last_tracked_item = 0.0
+        self.loop_lag: list[float] = []
+        self.in_window = False
+        self._n = 0
+
+    # --- callbacks from the clients ------------------------------------------------
+
+    def on_dropped(self, client, reason: str):
+        self.dropped[f"{client.role}:{reason}"] += 1
+
+    def on_error_frame(self, client, frame: dict):
+        code = frame.get("code") or "?"
+        self.error_frames[code] += 1
+        ref = frame.get("ref")
+        if client.role == "poster" and isinstance(ref, int) and ref in self.sent_at and ref not in self.refused:
+            self.refused[ref] = code
+            self.refusals[code] += 1
+
+    def on_ack(self, client, frame: dict, now: float):
+        ref = frame.get("ref")
+        sent = self.sent_at.get(ref) if isinstance(ref, int) else None
+        if sent is None or ref in self.acked:
+            return
+        self.acked[ref] = frame.get("id")
+        self.ack_latency.append(now - sent)
+
+    def on_tracked_items(self, client, items, now: float):
+        self.last_tracked_item = now
+        for item in items:
+            seq = self.text_seq.get(item.get("text"))
+            if seq is None or seq in client.seen:
+                continue
+            client.seen.add(seq)
+            self.screen_latency.append(now - self.sent_at[seq])
+
+    # --- connections ------------------------------------------------------------------
+
+    def _target(self, index: int):
+        port = self.ports[index % len(self.ports)]
+        local = None
+        if self.plan.source_addrs > 1:
+            local = (f"127.0.0.{2 + index % self.plan.source_addrs}", 0)
+        return port, local
+
+    async def open_client(self, cls, index: int, token: str | None = None):
+        loop = asyncio.get_running_loop()
+        port, local = self._target(index)
+        role = cls.role
+        self.attempted[role] += 1
+        path = f"/ws/events/{self.plan.slug}/"
+        if token:
+            path += f"?token={token}"
+        origin = None if token else f"http://127.0.0.1:{port}"
+        host = f"127.0.0.1:{port}"
+        try:
+            _, client = await asyncio.wait_for(
+                loop.create_connection(lambda: cls(self, path=path, host=host, origin=origin),
+                                       "127.0.0.1", port, local_addr=local),
+                self.plan.connect_timeout,
+            )
+        except (asyncio.TimeoutError, TimeoutError):
+            self.failed[f"{role}:connect_timeout"] += 1
+            return None
+        except OSError as exc:
+            self.failed[f"{role}:{describe_oserror(exc)}"] += 1
+            return None
+        self.clients.append(client)
+        try:
+            reason = await asyncio.wait_for(asyncio.shield(client.ready), self.plan.hello_timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            reason = "hello_timeout"
+            client.fail(reason)
+        if reason is not None:
+            self.failed[f"{role}:{reason}"] += 1
+            return None
+        self.established[role] += 1
+        return client
+
+    async def ramp(self, cls, count: int, rate: float, *, offset: int = 0, tokens=None) -> tuple[list, float]:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        tasks = []
+        for i in range(count):
+            due = t0 + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if loop.time() - t0 > self.plan.ramp_limit:
+                self.failed[f"{cls.role}:not_attempted"] += count - i
+                break
+            token = tokens[i % len(tokens)] if tokens else None
+            tasks.append(asyncio.ensure_future(self.open_client(cls, offset + i, token)))
+        results = await asyncio.gather(*tasks)
+        return [c for c in results if c is not None], loop.time() - t0
+
+    # --- posting --------------------------------------------------------------------
+
+    def media_ms(self) -> int:
+        started = self.event.get("started_at_ms")
+        if not started:
+            return 1000
+        return max(0, int(time.time() * 1000) - started - 2000)
+
+    async def post_loop(self):
+        plan = self.plan
+        loop = asyncio.get_running_loop()
+        total = int(plan.rate * plan.duration)
+        if total <= 0 or not self.posters:
+            await asyncio.sleep(plan.duration)
+            return
+        rng = random.Random(7)
+        t0 = loop.time()
+        who = 0
+        for seq in range(total):
+            delay = t0 + seq / plan.rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            poster = None
+            for _ in range(len(self.posters)):
+                candidate = self.posters[who % len(self.posters)]
+                who += 1
+                if candidate.state == OPEN:
+                    poster = candidate
+                    break
+            if poster is None:
+                self.post_failures["no_open_poster"] += total - seq
+                break
+            text = f"lt{seq} {rng.choice(FILLER)}"
+            message = json.dumps({"type": "danmaku.post", "ref": seq, "text": text,
+                                  "color": rng.choice(COLORS), "media_ms": self.media_ms()})
+            if poster.send_text(message):
+                self.sent_at[seq] = time.monotonic()
+                self.text_seq[text] = seq
+            else:
+                self.post_failures["poster_closed"] += 1
+        rest = t0 + plan.duration - loop.time()
+        if rest > 0:
+            await asyncio.sleep(rest)
+
+    async def lag_probe(self, stop: asyncio.Event):
+        """How late the tool's own event loop wakes up: if high, the client is the bottleneck."""
+        loop = asyncio.get_running_loop()
+        for _ in range(100_000):
+            if stop.is_set():
+                return
+            t = loop.time()
+            await asyncio.sleep(0.05)
+            self.loop_lag.append(max(0.0, loop.time() - t - 0.05))
+
+    async def drain(self):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.plan.drain
+        while loop.time() < deadline:
+            outstanding = [s for s in self.sent_at if s not in self.acked and s not in self.refused]
+            posters_open = any(p.state == OPEN for p in self.posters)
+            quiet = time.monotonic() - self.last_tracked_item > 1.0
+            if (not outstanding or not posters_open) and quiet:
+                return
+            await asyncio.sleep(0.1)
+
+    # --- the phase ------------------------------------------------------------------
+
+    def open_count(self, clients) -> int:
+        return sum(1 for c in clients if c.state == OPEN)
+
+    async def run(self) -> dict:
+        plan = self.plan
+        tracked_n = min(plan.tracked, plan.viewers)
+        counting_n = plan.viewers - tracked_n
+        posters_n = min(plan.posters, len(self.tokens)) if plan.rate > 0 else 0
+        t_start = time.monotonic()
+
+        # 1. posters and tracked viewers, then the baseline RSS.
+        self.posters, _ = await self.ramp(PosterClient, posters_n, plan.ramp, tokens=self.tokens)
+        self.tracked, _ = await self.ramp(TrackedClient, tracked_n, plan.ramp, offset=posters_n)
+        await asyncio.sleep(1.0)
+        rss_before = self.server.rss()
+
+        # 2. the counting viewers.
+        self.viewers, ramp_s = await self.ramp(CountingClient, counting_n, plan.ramp, offset=posters_n + tracked_n)
+        await asyncio.sleep(plan.settle)
+        rss_idle = self.server.rss()
+        idle_open = self.open_count(self.viewers)
+
+        # 3. the window.
+        stop = asyncio.Event()
+        lag_task = asyncio.ensure_future(self.lag_probe(stop))
+        c0 = self.counters.snapshot()
+        cpu0, me0, sys0 = self.server.cpu_s(), self.me.cpu_times(), psutil.cpu_times()
+        load0 = psutil.getloadavg()
+        redis0 = self.redis.cpu_s() if self.redis else None
+        if self.profiler:
+            self.profiler.start(plan.duration)
+        w0 = time.monotonic()
+        await self.post_loop()
+        w1 = time.monotonic()
+        c1 = self.counters.snapshot()
+        cpu1, me1, sys1 = self.server.cpu_s(), self.me.cpu_times(), psutil.cpu_times()
+        load1 = psutil.getloadavg()
+        redis1 = self.redis.cpu_s() if self.redis else None
+        rss_end = self.server.rss()
+        held = {"viewer": self.open_count(self.viewers), "tracked": self.open_count(self.tracked),
+                "poster": self.open_count(self.posters)}
+        stop.set()
+        await lag_task
+
+        # 4. drain and close.
+        await self.drain()
+        profile = self.profiler.finish() if self.profiler else None
+        for client in self.clients:
+            client.close()
+        await asyncio.sleep(0.2)
+
+        window = w1 - w0
+        cpu = cpu1 - cpu0
+        frames = c1["frames"] - c0["frames"]
+        items = c1["items"] - c0["items"]
+        posted = len(self.sent_at)
+        acked_set = set(self.acked)
+        # Post-to-screen: every acked comment on every tracked viewer that stayed open.
+        survivors = [t for t in self.tracked if t.close_reason is None or t.closing]
+        not_shown = sum(len(acked_set - t.seen) for t in survivors)
+        shown = sum(len(acked_set & t.seen) for t in survivors)
+        me_cpu = (me1.user + me1.system) - (me0.user + me0.system)
+        viewers_total = counting_n + tracked_n
+        sys_busy = _busy(sys1) - _busy(sys0)
+        steal = getattr(sys1, "steal", 0.0) - getattr(sys0, "steal", 0.0)
+        redis_cpu = (redis1 - redis0) if self.redis else 0.0
+        report = {
+            "label": self.label,
+            "ports": self.ports,
+            "server_pids": [p.pid for p in self.server.procs],
+            "connections": {
+                "attempted": sum(self.attempted.values()),
+                "attempted_by_role": dict(self.attempted),
+                "established": sum(self.established.values()),
+                "established_by_role": dict(self.established),
+                "held": sum(held.values()),
+                "held_by_role": held,
+                "viewers_target": viewers_total,
+                "viewers_held": held["viewer"] + held["tracked"],
+                "failed": sum(self.failed.values()),
+                "failed_by_reason": counter_dict(self.failed),
+                "dropped": sum(self.dropped.values()),
+                "dropped_by_reason": counter_dict(self.dropped),
+                "ramp_s": round(ramp_s, 2),
+                "ramp_rate_achieved": round(counting_n / ramp_s, 1) if ramp_s > 0 and counting_n else None,
+            },
+            "window_s": round(window, 3),
+            "delivery": {
+                "frames": frames,
+                "frames_per_s": round(frames / window, 1) if window else None,
+                "danmaku_frames": c1["danmaku_frames"] - c0["danmaku_frames"],
+                "presence_frames": c1["presence_frames"] - c0["presence_frames"],
+                "comments_delivered": items,
+                "comments_delivered_per_s": round(items / window, 1) if window else None,
+                "bytes_per_s": round((c1["bytes"] - c0["bytes"]) / window) if window else None,
+                "comments_per_frame": round(items / (c1["danmaku_frames"] - c0["danmaku_frames"]), 2)
+                if c1["danmaku_frames"] > c0["danmaku_frames"] else None,
+            },
+            "server": {
+                "processes": len(self.server.procs),
+                "cpu_s": round(cpu, 3),
+                "cpu_util_cores": round(cpu / window, 3) if window else None,
+                "frames_per_cpu_s": round(frames / cpu) if cpu > 0 else None,
+                "comments_delivered_per_cpu_s": round(items / cpu) if cpu > 0 else None,
+                "redis_cpu_s": round(redis1 - redis0, 3) if self.redis else None,
+                "rss_before_mb": round(rss_before / 2**20, 1),
+                "rss_idle_mb": round(rss_idle / 2**20, 1),
+                "rss_end_mb": round(rss_end / 2**20, 1),
+                "idle_viewers": idle_open,
+                "rss_per_connection_kb": round((rss_idle - rss_before) / idle_open / 1024, 1) if idle_open else None,
+                "threads": self.server.threads(),
+            },
+            "posts": {
+                "planned": int(plan.rate * plan.duration) if posters_n else 0,
+                "sent": posted,
+                "sent_per_s": round(posted / window, 1) if window else None,
+                "acked": len(self.acked),
+                "refused": len(self.refused),
+                "refused_by_code": counter_dict(self.refusals),
+                "unresolved": posted - len(self.acked) - len(self.refused),
+                "failures": counter_dict(self.post_failures),
+                "ack_latency_ms": summary_ms(self.ack_latency),
+            },
+            "post_to_screen_ms": summary_ms(self.screen_latency),
+            "screen": {
+                "tracked_viewers": len(survivors),
+                "shown": shown,
+                "not_shown": not_shown,
+                "shown_fraction": round(shown / (shown + not_shown), 4) if shown + not_shown else None,
+            },
+            "errors_by_code": counter_dict(self.error_frames),
+            "client": {
+                "cpu_s": round(me_cpu, 3),
+                "cpu_util_cores": round(me_cpu / window, 3) if window else None,
+                "loop_lag_ms": summary_ms(self.loop_lag),
+            },
+            "machine_load": {
+                "note": "other = whole machine busy minus server, redis and this tool: noise from other work",
+                "busy_cores": round(sys_busy / window, 2) if window else None,
+                "other_cores": round((sys_busy - cpu - me_cpu - redis_cpu) / window, 2) if window else None,
+                "steal_cores": round(steal / window, 2) if window else None,
+                "loadavg_1m": [round(load0[0], 2), round(load1[0], 2)],
+            },
+            "acked_ids": [i for i in self.acked.values() if isinstance(i, int)],
+            "elapsed_s": round(time.monotonic() - t_start, 2),
+        }
+        if profile is not None:
+            report["profile"] = profile
+        return report

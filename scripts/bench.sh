@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The standard load benchmarks (docs/benchmarks.md): spawns Daphne (and a private
+# redis-server where needed) on loopback, drives it with `python -m loadtest`, and
+# writes one JSON report and one text summary per run.
+#
+#   scripts/bench.sh [OUTDIR]          all runs (about 10 minutes on 2 cores)
+#   scripts/bench.sh OUTDIR a b        only the named runs (a b c c2 d e)
+#   QUICK=1 scripts/bench.sh           a tenth of the viewers and shorter windows (a sanity check)
+#   NICE=-5 scripts/bench.sh           run tool and servers at that niceness (root; for a busy shared box)
+#
+# Runs:
+#   a   1,000 viewers, 50 comments/s, in-memory layer, one process; Companion vs stock
+#   b   the same on the Redis pub/sub layer (private redis-server)
+#   c   5,000 viewers, 200 comments/s, one room, in-memory layer, one process; and the same
+#       server with the collector tuned (loadtest.daphne_gc: gc.freeze() + thresholds)
+#   c2  5,000 viewers, 200 comments/s, Redis layer, two processes
+#   d   2,000 idle viewers: memory per connection; Companion vs stock
+#   e   as a, Companion only, SQLite file on disk (the post path's storage cost)
+# Except for e, the SQLite database lives on /dev/shm so that disk fsyncs do not
+# cap the post rate (production runs PostgreSQL; see docs/benchmarks.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${1:-var/bench/$(date +%Y%m%d-%H%M%S)}
+shift || true
+RUNS=("$@")
+[ ${#RUNS[@]} -eq 0 ] && RUNS=(a b c c2 d e)
+mkdir -p "$OUT"
+PY=.venv/bin/python
+[ -x "$PY" ] || PY=python3
+command -v redis-server >/dev/null || { echo "bench: redis-server is not installed (scripts/services.sh install)" >&2; exit 1; }
+
+scale() {  # scale N: N, or N/10 with QUICK=1
+    if [ "${QUICK:-0}" = 1 ]; then echo $(( $1 / 10 > 0 ? $1 / 10 : 1 )); else echo "$1"; fi
+}
+DUR=$([ "${QUICK:-0}" = 1 ] && echo 5 || echo 20)
+SHM=/dev/shm
+[ -d "$SHM" ] && [ -w "$SHM" ] || SHM=""
+
+run() {  # run NAME ARGS...: one loadtest run, report in $OUT/NAME.json, summary in $OUT/NAME.txt
+    local name=$1; shift
+    echo "bench: $name: python -m loadtest $*" >&2
+    echo "python -m loadtest $*" >"$OUT/$name.cmd"
+    local rc=0
+    [ -n "${NICE:-}" ] && set -- "$@" --nice "$NICE"
+    "$PY" -m loadtest "$@" --out "$OUT/$name.json" 2> >(tee "$OUT/$name.txt" >&2) || rc=$?
+    [ $rc -eq 0 ] || echo "bench: $name exited $rc (3: acked comment missing, 4: no viewer held)" >&2
+    sleep 2
+    return 0
+}
+
+shm=()
+[ -n "$SHM" ] && shm=(--sqlite-dir "$SHM")
+
+for r in "${RUNS[@]}"; do
+    case "$r" in
+        a) run a --spawn --compare-stock --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
+               --ramp 50 --duration "$DUR" "${shm[@]}" ;;
+        b) run b --spawn --compare-stock --layer redis --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
+               --ramp 50 --duration "$DUR" "${shm[@]}" ;;
+        c) run c --spawn --compare-gc 50000,50,1000 --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
+               --ramp 200 --duration "$DUR" --drain 10 "${shm[@]}" ;;
+        c2) run c2 --spawn --layer redis --workers 2 --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
+               --ramp 200 --duration "$DUR" --drain 10 "${shm[@]}" ;;
+        d) run d --spawn --compare-stock --viewers "$(scale 2000)" --tracked 0 --rate 0 --ramp 50 \
+               --settle 5 --duration 5 "${shm[@]}" ;;
+        e) run e --spawn --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" --ramp 50 --duration "$DUR" ;;
+        *) echo "bench: unknown run $r (a b c c2 d e)" >&2; exit 2 ;;
+    esac
+done
+
+# One line per run and variant: the figures docs/benchmarks.md tabulates.
+"$PY" - "$OUT" <<'EOF'
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+rows = []
+for path in sorted(out.glob("*.json")):
+    report = json.loads(path.read_text())
+    for v in report["variants"]:
+        c, d, s, p, l = v["connections"], v["delivery"], v["server"], v["posts"], v["post_to_screen_ms"]
+        rows.append([path.stem, v["label"], report["config"]["layer"], s["processes"],
+                     f"{c['viewers_held']}/{c['viewers_target']}", c["failed"], c["dropped"],
+                     d["frames_per_s"], d["comments_delivered_per_s"], s["cpu_util_cores"], s["frames_per_cpu_s"],
+                     s["comments_delivered_per_cpu_s"], l["p50"], l["p95"], l["p99"], v["screen"]["not_shown"],
+                     p["ack_latency_ms"]["p50"], p["ack_latency_ms"]["p99"], p["refused"], p["unresolved"],
+                     s["rss_per_connection_kb"], v["storage"].get("missing"), v["machine_load"]["other_cores"]])
+head = ["run", "variant", "layer", "procs", "viewers held", "failed", "dropped", "frames/s", "comments/s",
+        "server cores", "frames/CPU-s", "comments/CPU-s", "p50 ms", "p95 ms", "p99 ms", "not shown",
+        "ack p50", "ack p99", "refused", "unresolved", "KB/conn", "missing", "other load"]
+lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+lines += ["| " + " | ".join("" if x is None else str(x) for x in row) + " |" for row in rows]
+(out / "table.md").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
+EOF
+echo "bench: reports in $OUT" >&2

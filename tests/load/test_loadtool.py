@@ -1,0 +1,49 @@
+"""
+Smoke test of the load tool (loadtest/): a few viewers for two seconds against
+a Daphne it spawns on a throwaway SQLite file and the in-memory layer. It checks
+the report's shape and the one number that must always hold: no acknowledged
+comment is missing from storage. Takes about 10-15 s.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_load_tool_smoke(tmp_path):
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest", "--spawn", "--viewers", "12", "--tracked", "3", "--posters", "2",
+         "--rate", "10", "--duration", "2", "--settle", "0.5", "--drain", "3", "--ramp", "100",
+         "--database-url", f"sqlite:///{tmp_path / 'load.sqlite3'}", "--out", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=80,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert {"machine", "config", "code", "variants"} <= report.keys()
+    (run,) = report["variants"]
+    assert run["label"] == "companion"
+    for key in ("connections", "delivery", "server", "posts", "post_to_screen_ms", "screen", "storage",
+                "errors_by_code", "client", "machine_load", "window_s"):
+        assert key in run, key
+    conn = run["connections"]
+    assert {"attempted", "held", "failed", "failed_by_reason", "dropped_by_reason"} <= conn.keys()
+    assert conn["attempted"] == 14 and conn["held"] == 14, conn
+    assert {"frames_per_s", "comments_delivered_per_s"} <= run["delivery"].keys()
+    assert {"frames_per_cpu_s", "rss_per_connection_kb", "cpu_s"} <= run["server"].keys()
+    assert {"p50", "p95", "p99"} <= run["post_to_screen_ms"].keys()
+    assert {"p50", "p99"} <= run["posts"]["ack_latency_ms"].keys()
+    assert "refused_by_code" in run["posts"]
+    posts = run["posts"]
+    assert posts["sent"] == 20 and posts["acked"] == 20, posts
+    assert run["delivery"]["comments_delivered_per_s"] > 0
+    assert run["post_to_screen_ms"]["n"] > 0
+    # The number that must hold: every acknowledged comment is in the database.
+    assert run["storage"]["checked"] == 20
+    assert run["storage"]["missing"] == 0
