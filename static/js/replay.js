@@ -183,6 +183,11 @@ async function main() {
     render();
   }
 
+  if (event.started_at_ms == null) {
+    setText(q('[data-clock-sub]'), 'This event has not started yet: its replay begins when it goes live.');
+    playButton.disabled = true;
+  }
+
   await loadDensity();
   tick();
   setInterval(tick, UI_TICK_MS);

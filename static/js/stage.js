@@ -184,6 +184,10 @@ export class DanmakuStage {
    */
   add(item, { live = false, own = false } = {}) {
     const id = item?.id;
+    if (own && this.byId.has(id)) {
+      const claimed = this.claim(id);
+      if (claimed !== undefined) return claimed;
+    }
     if (!Number.isInteger(id) || this.byId.has(id) || this.retractedIds.has(id)) return null;
     if (typeof item.text !== 'string') return null;
     const now = this.nowMs();
@@ -225,6 +229,7 @@ export class DanmakuStage {
       listEl: null,
       listCountEl: null,
       render: null,
+      emitted: false,
     };
     group.render = () => this.renderGroup(group);
     this.groups.add(group);
@@ -234,9 +239,7 @@ export class DanmakuStage {
       if (same) same.push(group);
       else this.mergeIndex.set(key, [group]);
     }
-    if (fly && this.dm && !group.blocked) {
-      this.dm.emit({ mode: MODES[item.mode] || 'rtl', time: time / 1000, render: group.render });
-    }
+    if (fly && !group.blocked) this.emit(group, time);
     const index = upperBound(this.entries, time);
     this.entries.splice(index, 0, group);
     if (index < this.cursor) {
@@ -246,6 +249,43 @@ export class DanmakuStage {
       if (live) this.showInLog(group, now);
     }
     return group;
+  }
+
+  /**
+   * The broadcast of one's own comment can beat its ack: outline the comment
+   * already shown rather than show it twice.
+   */
+  claim(id) {
+    const group = this.byId.get(id);
+    if (group.dropped) {
+      // Sampled out by the density cap: one's own comment is shown anyway.
+      this.byId.delete(id);
+      return undefined;
+    }
+    if (group.id !== id) {
+      // Merged into someone else's identical comment: take it back out, so
+      // one's own shows on its own, outlined.
+      group.members = group.members.filter((member) => member.id !== id);
+      this.updateCount(group, this.nowMs());
+      this.byId.delete(id);
+      return undefined;
+    }
+    if (group.own) return group;
+    group.own = true;
+    if (group.blocked) {
+      group.blocked = false;
+      if (!group.emitted) this.emit(group, Math.max(group.time, this.nowMs()));
+    }
+    group.el?.classList.add('dm-mine');
+    group.listEl?.classList.add('log-mine');
+    this.syncVisibility(group);
+    return group;
+  }
+
+  emit(group, time) {
+    if (!this.dm) return;
+    group.emitted = true;
+    this.dm.emit({ mode: MODES[group.item.mode] || 'rtl', time: time / 1000, render: group.render });
   }
 
   findGroup(key, time) {

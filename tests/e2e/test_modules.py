@@ -29,3 +29,26 @@ def test_backoff_is_exponential_with_full_jitter_and_merge_keys_fold_noise(new_v
     assert len(set(result["same"])) == 1
     assert result["runs"][0] == result["runs"][1]
     assert result["differ"][0] != result["differ"][1]
+
+
+def test_own_comment_broadcast_before_its_ack_is_outlined_not_doubled(new_viewer):
+    """When the broadcast of one's comment beats the ack, the comment on screen is claimed, not added again."""
+    page = new_viewer("/events/demo/")
+    page.wait_for_selector('[data-conn][data-state="live"]')
+    result = page.evaluate(
+        """async () => {
+            const stage = companion.stage;
+            const now = Math.round(companion.media.currentTime * 1000);
+            const item = { id: 987654321, text: 'raced the ack', color: '#ffffff', mode: 'scroll', size: 'normal',
+                           media_ms: now, author: { id: 1, name: 'Me' }, created_at: null };
+            stage.add(item, { live: true });
+            await new Promise((r) => setTimeout(r, 400));
+            stage.add(item, { live: true, own: true });
+            await new Promise((r) => setTimeout(r, 300));
+            const nodes = [...document.querySelectorAll('[data-danmaku-layer] .dm')].filter((n) => n.textContent.includes('raced the ack'));
+            const rows = [...document.querySelectorAll('[data-log] .log-item')].filter((n) => n.textContent.includes('raced the ack'));
+            return { nodes: nodes.length, mine: nodes.every((n) => n.classList.contains('dm-mine')), rows: rows.length,
+                     rowMine: rows.every((n) => n.classList.contains('log-mine')) };
+        }"""
+    )
+    assert result == {"nodes": 1, "mine": True, "rows": 1, "rowMine": True}
