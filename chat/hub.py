@@ -52,6 +52,8 @@ class Room:
         # Latest frame per key (stats, poll, summary, notice...): a burst of
         # pushes becomes one frame per tick.
         self.pending_frames: dict[str, dict] = {}
+        # Frames for one account's sockets only: (user id, frame).
+        self.pending_user: list[tuple[int, dict]] = []
         self.empty_since: float | None = None
         # Recently delivered danmaku, so joiners of this process can be caught up
         # without a database query when the gap is short.
@@ -215,6 +217,12 @@ class RoomHub:
             room.pending.append(message["item"])
         elif kind == wire.LAYER_RETRACT:
             room.pending_retract.extend(message["ids"])
+            # A hidden comment is not replayed to a viewer who rejoins either.
+            hidden = set(message["ids"])
+            if any(item["id"] in hidden for item in room.recent):
+                room.recent = deque((i for i in room.recent if i["id"] not in hidden), maxlen=room.recent.maxlen)
+        elif kind == wire.LAYER_USER_FRAME:
+            room.pending_user.append((message["user"], message["frame"]))
         elif kind == wire.LAYER_FRAME:
             room.pending_frames[message["key"]] = message["frame"]
         elif kind == wire.LAYER_PRESENCE:
@@ -241,10 +249,13 @@ class RoomHub:
                 room.pending.clear()
                 room.pending_retract.clear()
                 room.pending_frames.clear()
+                room.pending_user.clear()
                 continue
             frames, danmaku = self._frames_for(room, now)
             for text in frames:
                 await self.send_text(room.sockets, text)
+            if room.pending_user:
+                await self._send_user_frames(room)
             if danmaku:
                 await self.send_text(room.sockets, danmaku, droppable=True)
 
@@ -270,6 +281,14 @@ class RoomHub:
             if items:
                 danmaku = wire.encode(wire.danmaku_frame(items))
         return frames, danmaku
+
+    async def _send_user_frames(self, room: Room) -> None:
+        """Frames addressed to one account go to that account's sockets in the room only."""
+        pending, room.pending_user = room.pending_user, []
+        for user_id, frame in pending:
+            targets = [sock for sock in room.sockets if getattr(getattr(sock, "user", None), "pk", None) == user_id]
+            if targets:
+                await self.send_text(targets, wire.encode(frame))
 
     def _sample(self, room: Room, items: list[dict], now: float) -> list[dict]:
         """Apply the per-room display cap: at most ``display_cap`` items a second."""

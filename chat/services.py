@@ -2,7 +2,9 @@
 Danmaku write and read paths. Consumers, API views, admin and commands call these.
 
 ``danmaku_parse`` validates a client's message without touching the database;
-``danmaku_post`` authorises, rate-limits, stores and publishes on commit.
+``danmaku_post`` authorises, rate-limits, screens, stores and publishes on commit.
+The moderation rules (sanctions, room settings, blocked terms) live in
+``moderation.services``; these call it.
 """
 import re
 import unicodedata
@@ -18,6 +20,7 @@ from django.utils import timezone
 from companion import ratelimit
 from companion.errors import ServiceError
 from events.models import Event
+from moderation import services as moderation
 
 from . import broadcast, wire
 from .models import Comment
@@ -88,28 +91,37 @@ def danmaku_check(*, event: Event, author, draft: DanmakuDraft) -> None:
     edge = event.live_edge_ms() or 0
     if draft.media_ms > edge + settings.DANMAKU_MEDIA_SKEW_MS:
         raise _invalid("invalid_media_time", "media_ms", "That moment of the broadcast has not happened yet.")
-    retry_after = ratelimit.hit(
-        f"danmaku:{author.pk}", limit=settings.DANMAKU_RATE_COUNT, window=settings.DANMAKU_RATE_WINDOW
-    )
+    rate = moderation.post_authorise(event=event, author=author)
+    retry_after = ratelimit.hit(rate.key, limit=rate.count, window=rate.window)
     if retry_after is not None:
         raise ServiceError("rate_limited", "You are posting too fast.", retry_after=retry_after)
 
 
 def danmaku_post(*, event: Event, author, draft: DanmakuDraft) -> Comment:
-    """Store a comment and broadcast it to the room once the transaction commits."""
+    """
+    Store a comment and broadcast it to the room once the transaction commits.
+    Blocked terms may mask its text, hold it for review (stored, not
+    broadcast; the ack says ``held``) or reject it (stored for the record,
+    then ``comment_rejected`` is raised).
+    """
     danmaku_check(event=event, author=author, draft=draft)
+    screening = moderation.post_screen(event=event, text=draft.text)
     with transaction.atomic():
         comment = Comment.objects.create(
             event=event,
             author=author,
-            text=draft.text,
+            text=screening.text,
             color=draft.color,
             mode=draft.mode,
             size=draft.size,
             media_ms=draft.media_ms,
+            status=screening.status,
         )
         if comment.status == Comment.Status.VISIBLE:
             transaction.on_commit(partial(broadcast.publish_danmaku, event.pk, wire.comment_payload(comment)))
+        moderation.post_screened(comment=comment, screening=screening)
+    if comment.status == Comment.Status.REJECTED:
+        raise ServiceError("comment_rejected", "This comment breaks the room's rules and was not posted.", id=comment.pk)
     return comment
 
 

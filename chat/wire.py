@@ -55,7 +55,7 @@ def author_payload(user) -> dict:
 
 def comment_payload(comment) -> dict:
     """A comment as every client sees it (socket, replay API, catch-up)."""
-    return {
+    payload = {
         "id": comment.pk,
         "text": comment.text,
         "color": comment.color,
@@ -65,6 +65,11 @@ def comment_payload(comment) -> dict:
         "author": author_payload(comment.author),
         "created_at": iso(comment.created_at),
     }
+    # Viewers only ever see visible comments; anything else says what it is
+    # (a held comment in its author's API answer, the moderation page).
+    if comment.status != "visible":
+        payload["status"] = comment.status
+    return payload
 
 
 def event_payload(event) -> dict:
@@ -126,9 +131,17 @@ def notice_frame(*, level: str, code: str, message: str, **extra) -> dict:
 
 
 def ack_frame(*, ref, id, item: dict | None = None) -> dict:
+    """
+    An acknowledged write. For a comment, ``status`` says whether it is on air
+    ("visible", with the stored ``item``) or waiting for a moderator ("held",
+    without ``item``: nobody sees it, its author included, until approved).
+    """
     frame = {"type": ACK, "ref": ref, "id": id}
     if item is not None:
-        frame["item"] = item
+        status = item.get("status", "visible")
+        frame["status"] = status
+        if status == "visible":
+            frame["item"] = item
     return frame
 
 
@@ -143,3 +156,55 @@ LAYER_DANMAKU = "room.danmaku"  # {"event": id, "item": comment_payload}
 LAYER_RETRACT = "room.retract"  # {"event": id, "ids": [...]}
 LAYER_FRAME = "room.frame"  # {"event": id, "key": "stats"|"poll"|..., "frame": {...}}
 LAYER_PRESENCE = "room.presence"  # {"event": id, "process": str, "count": n}
+# A frame for one account's sockets in the room (a moderation outcome, a time-out).
+LAYER_USER_FRAME = "room.user_frame"  # {"event": id, "user": id, "frame": {...}}
+
+
+# --- the live moderation page: /ws/moderate/<slug>/ ----------------------------
+# Moderators' sockets join the room group (every visible comment, as viewers get
+# it) and the event's moderation group (held, rejected and masked comments,
+# status changes, sanctions). Few moderators: plain group_send.
+
+MOD_HELLO = "moderation.hello"
+MOD_COMMENT = "moderation.comment"
+MOD_UPDATE = "moderation.update"
+MOD_SANCTION = "moderation.sanction"
+
+# Client to server on the moderation socket.
+MOD_HIDE = "moderation.hide"  # {"ref", "comment": id, "reason"}
+MOD_RESTORE = "moderation.restore"  # {"ref", "comment": id, "reason"}
+MOD_APPROVE = "moderation.approve"  # {"ref", "comment": id, "reason"}
+MOD_REJECT = "moderation.reject"  # {"ref", "comment": id, "reason"}
+MOD_TIMEOUT = "moderation.timeout"  # {"ref", "user": id, "minutes": n, "reason"}
+MOD_BAN = "moderation.ban"  # {"ref", "user": id, "reason"}
+
+LAYER_MOD_FRAME = "moderation.frame"  # {"event": id, "frame": {...}} on the moderation group
+
+
+def moderation_group(event_id: int) -> str:
+    return f"mod-event-{event_id}"
+
+
+def moderation_comment_payload(comment, *, term: dict | None = None) -> dict:
+    """A comment as moderators see it: always with its status, the account's username and what screened it."""
+    payload = comment_payload(comment)
+    payload["status"] = comment.status
+    payload["author"] = {**payload["author"], "username": comment.author.username}
+    payload["term"] = term
+    return payload
+
+
+def moderation_hello_frame(*, event, moderator, comments: list[dict], held: int) -> dict:
+    return {"type": MOD_HELLO, "event": event, "moderator": moderator, "comments": comments, "held": held}
+
+
+def moderation_comment_frame(comment: dict) -> dict:
+    return {"type": MOD_COMMENT, "comment": comment}
+
+
+def moderation_update_frame(*, ids: list[int], status: str, by: str, action: str) -> dict:
+    return {"type": MOD_UPDATE, "ids": ids, "status": status, "by": by, "action": action}
+
+
+def moderation_sanction_frame(*, user: dict, kind: str, until: str | None, by: str) -> dict:
+    return {"type": MOD_SANCTION, "user": user, "kind": kind, "until": until, "by": by}

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "events",
     "chat",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,21 @@ DANMAKU_RATE_COUNT = env_int("DANMAKU_RATE_COUNT", 5)
 DANMAKU_RATE_WINDOW = env_int("DANMAKU_RATE_WINDOW", 10)
 # How far past the live edge a posted media time may be (clock skew, player lag).
 DANMAKU_MEDIA_SKEW_MS = env_int("DANMAKU_MEDIA_SKEW_MS", 15000)
+
+# --- Moderation (docs/moderation.md) --------------------------------------------
+# Blocked-term regular expressions: longest pattern, the most one may spend on
+# an adversarial comment of DANMAKU_MAX_LENGTH characters, and how long the
+# save-time probe may run before the pattern is refused.
+MODERATION_PATTERN_MAX_LENGTH = env_int("MODERATION_PATTERN_MAX_LENGTH", 200)
+MODERATION_REGEX_BUDGET_MS = env_int("MODERATION_REGEX_BUDGET_MS", 2)
+MODERATION_REGEX_PROBE_TIMEOUT_MS = env_int("MODERATION_REGEX_PROBE_TIMEOUT_MS", 3000)
+# Each process keeps an event's blocked terms and room settings this long;
+# a change anywhere invalidates every process's copy at once (shared cache).
+MODERATION_RULES_CACHE_SECONDS = env_int("MODERATION_RULES_CACHE_SECONDS", 30)
+# Longest time-out, in minutes (a ban has no end).
+MODERATION_MAX_TIMEOUT_MINUTES = env_int("MODERATION_MAX_TIMEOUT_MINUTES", 365 * 24 * 60)
+# Comments the live moderation page shows on opening.
+MODERATION_LIVE_BACKLOG = env_int("MODERATION_LIVE_BACKLOG", 100)
 
 # Guest accounts created per client address per window.
 GUEST_RATE_COUNT = env_int("GUEST_RATE_COUNT", 20)

@@ -1,0 +1,28 @@
+"""The ``moderators`` group (DESIGN's fixed role name) with what moderators may do in admin."""
+from django.db import migrations
+
+
+def create_group(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    from moderation.roles import sync_moderators_group
+
+    # Permissions are normally created after all migrations (post_migrate);
+    # this migration needs them now.
+    for label in ("chat", "moderation"):
+        config = apps.get_app_config(label)
+        config.models_module = True
+        create_permissions(config, apps=apps, verbosity=0, using=schema_editor.connection.alias)
+        config.models_module = None
+    sync_moderators_group(apps=apps, using=schema_editor.connection.alias)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("chat", "0001_initial"),
+        ("moderation", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(create_group, migrations.RunPython.noop)]
