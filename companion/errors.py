@@ -9,6 +9,7 @@ Services raise ``ServiceError("rate_limited", ...)``; the socket turns it into a
 HTTP_STATUS = {
     "auth_required": 401,
     "forbidden": 403,
+    "posting_restricted": 403,
     "banned": 403,
     "timed_out": 403,
     "not_found": 404,

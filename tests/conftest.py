@@ -4,6 +4,7 @@ DATABASE_URL says so (scripts/test.sh does). Tests marked ``redis`` use a real
 Redis server from TEST_REDIS_URL; under CI a missing Redis fails, never skips.
 """
 import os
+import uuid
 
 import pytest
 from channels.layers import channel_layers
@@ -49,6 +50,8 @@ def redis_layer(settings, redis_url):
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
+                # A prefix of its own, so runs sharing a Redis never hear each other.
+                "prefix": f"test{uuid.uuid4().hex[:8]}",
                 "hosts": [
                     {
                         "address": redis_url,
