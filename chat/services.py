@@ -172,6 +172,11 @@ def room_viewer(*, user, event: Event) -> dict:
     return wire.viewer_payload(user, can_post=can_post(user, event))
 
 
-def room_snapshot(*, event: Event) -> dict:
-    """What a late joiner needs at once besides the event: current stats, open poll, latest summary."""
-    return {"stats": None, "poll": None, "summary": None}
+def room_snapshot(*, event: Event, lang: str | None = None) -> dict:
+    """
+    What a late joiner needs at once besides the event: current stats, open poll,
+    latest summary (in ``lang``, default the event's first summary language).
+    """
+    from summaries.services import summary_snapshot
+
+    return {"stats": None, "poll": None, "summary": summary_snapshot(event=event, lang=lang)}

@@ -95,6 +95,36 @@ def viewer_payload(user, *, can_post: bool) -> dict:
     return {"id": user.pk, "name": user.name, "can_post": can_post, "roles": user.roles()}
 
 
+def summary_payload(summary, *, stale: bool = False) -> dict:
+    """
+    A "catch me up" summary as viewers get it (``summary`` frame, ``hello``,
+    the summaries API). ``covers_from_ms``..``covers_to_ms`` is the broadcast
+    time it reports as new; ``stale`` is true while the provider is failing.
+    """
+    return {
+        "id": summary.pk,
+        "text": summary.text,
+        "lang": summary.lang,
+        "created_at": iso(summary.created_at),
+        "created_at_ms": epoch_ms(summary.created_at),
+        "covers_from_ms": summary.covers_from_ms,
+        "covers_to_ms": summary.covers_to_ms,
+        "provider": summary.provider,
+        "stale": stale,
+    }
+
+
+def summary_record(summary, *, stale: bool = False) -> dict:
+    """A summary in the history API: what viewers saw, plus what it cost."""
+    return {
+        **summary_payload(summary, stale=stale),
+        "model": summary.model,
+        "latency_ms": summary.latency_ms,
+        "prompt_tokens": summary.prompt_tokens,
+        "completion_tokens": summary.completion_tokens,
+    }
+
+
 # --- frames ------------------------------------------------------------------
 
 
@@ -124,6 +154,10 @@ def retract_frame(ids: list[int]) -> dict:
 
 def presence_frame(online: int) -> dict:
     return {"type": PRESENCE, "online": online}
+
+
+def summary_frame(summary: dict) -> dict:
+    return {"type": SUMMARY, "summary": summary}
 
 
 def notice_frame(*, level: str, code: str, message: str, **extra) -> dict:

@@ -5,6 +5,7 @@ Every knob is an environment variable with a working default, so a fresh
 checkout runs with SQLite and the in-memory channel layer, and production
 switches on PostgreSQL, Redis and an LLM endpoint by setting variables.
 """
+import json
 import os
 from pathlib import Path
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "events",
     "chat",
+    "summaries",
     "moderation",
 ]
 
@@ -169,6 +171,54 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+# --- AI summaries (docs/summaries.md) --------------------------------------------
+# An OpenAI-compatible chat-completions endpoint (Qwen on DashScope's compatible
+# mode, vLLM, Ollama, llama.cpp's server); unset, the offline writer summarises.
+LLM_BASE_URL = os.environ.get("LLM_BASE_URL", "")
+LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
+LLM_MODEL = os.environ.get("LLM_MODEL", "")
+# Seconds one provider call may take; retries are separate calls.
+LLM_TIMEOUT = float(os.environ.get("LLM_TIMEOUT", 20))
+LLM_TEMPERATURE = float(os.environ.get("LLM_TEMPERATURE", 0.3))
+# Extra JSON merged into each request body, e.g. {"enable_thinking": false} for Qwen3.
+LLM_EXTRA_BODY = json.loads(os.environ.get("LLM_EXTRA_BODY") or "{}")
+# Beat asks for a summary of every live event this often (and nothing new: no call).
+SUMMARY_INTERVAL_SECONDS = env_int("SUMMARY_INTERVAL_SECONDS", 60)
+# Prompt size (estimated tokens), answer size, and how many recent comments are sampled.
+SUMMARY_PROMPT_TOKENS = env_int("SUMMARY_PROMPT_TOKENS", 2000)
+SUMMARY_MAX_TOKENS = env_int("SUMMARY_MAX_TOKENS", 300)
+SUMMARY_MAX_WORDS = env_int("SUMMARY_MAX_WORDS", 90)
+SUMMARY_MAX_CHARS = env_int("SUMMARY_MAX_CHARS", 1500)
+SUMMARY_COMMENT_SAMPLE = env_int("SUMMARY_COMMENT_SAMPLE", 400)
+# Retries of a failed call: exponential backoff with jitter from BACKOFF up to BACKOFF_MAX.
+SUMMARY_MAX_RETRIES = env_int("SUMMARY_MAX_RETRIES", 3)
+SUMMARY_RETRY_BACKOFF_SECONDS = float(os.environ.get("SUMMARY_RETRY_BACKOFF_SECONDS", 2))
+SUMMARY_RETRY_BACKOFF_MAX_SECONDS = float(os.environ.get("SUMMARY_RETRY_BACKOFF_MAX_SECONDS", 30))
+# Circuit breaker, shared by all workers through the cache: FAILURES failed calls
+# within WINDOW seconds stop calls for COOLDOWN seconds (viewers are told).
+SUMMARY_BREAKER_FAILURES = env_int("SUMMARY_BREAKER_FAILURES", 3)
+SUMMARY_BREAKER_WINDOW_SECONDS = env_int("SUMMARY_BREAKER_WINDOW_SECONDS", 120)
+SUMMARY_BREAKER_COOLDOWN_SECONDS = env_int("SUMMARY_BREAKER_COOLDOWN_SECONDS", 60)
+# Task time limits (soft: the task stops and gives up; hard: the worker kills it),
+# and how long an enqueued summary blocks another for the same event and language.
+SUMMARY_TASK_SOFT_LIMIT = env_int("SUMMARY_TASK_SOFT_LIMIT", 60)
+SUMMARY_TASK_HARD_LIMIT = env_int("SUMMARY_TASK_HARD_LIMIT", 90)
+SUMMARY_PENDING_SECONDS = env_int("SUMMARY_PENDING_SECONDS", 300)
+# Producers' "summary now" requests per event.
+SUMMARY_REQUEST_RATE_COUNT = env_int("SUMMARY_REQUEST_RATE_COUNT", 6)
+SUMMARY_REQUEST_RATE_WINDOW = env_int("SUMMARY_REQUEST_RATE_WINDOW", 60)
+CELERY_BEAT_SCHEDULE = {
+    "summaries-tick": {"task": "summaries.tasks.summaries_tick", "schedule": float(SUMMARY_INTERVAL_SECONDS)},
+}
+CELERY_TASK_ANNOTATIONS = {
+    "summaries.tasks.summary_generate": {
+        "soft_time_limit": SUMMARY_TASK_SOFT_LIMIT,
+        "time_limit": SUMMARY_TASK_HARD_LIMIT,
+    },
+}
+# Long, late-acknowledged tasks: a worker takes one at a time.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- REST API ------------------------------------------------------------------
 REST_FRAMEWORK = {
