@@ -7,7 +7,6 @@ import pytest
 
 from summaries import services, tasks
 from summaries.models import Summary
-from summaries.providers import ProviderError
 
 pytestmark = pytest.mark.django_db
 
