@@ -100,3 +100,14 @@ def make_user(db):
 @pytest.fixture
 def viewer(make_user):
     return make_user("ana", display_name="Ana")
+
+
+def other_process_layer(redis_url):
+    """A second Redis pub/sub layer on the test's prefix: what another server process holds."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+    from django.conf import settings
+
+    return RedisPubSubChannelLayer(
+        hosts=[{"address": redis_url, "socket_timeout": None, "max_connections": 100}],
+        prefix=settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+    )

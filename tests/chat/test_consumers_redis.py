@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from chat.hub import RoomHub
+from tests.conftest import other_process_layer
 from tests.chat.test_consumers import connect, next_frame, token_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -30,12 +30,7 @@ class FakeSocket:
 @pytest.fixture
 async def other_process(redis_layer, live_event):
     """A second hub with its own Redis connection: another Daphne process."""
-    from django.conf import settings
-
-    layer = RedisPubSubChannelLayer(
-        hosts=[{"address": redis_layer, "socket_timeout": None, "max_connections": 100}],
-        prefix=settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
-    )
+    layer = other_process_layer(redis_layer)
     hub = RoomHub(layer=layer)
     sock = FakeSocket()
     await hub.join(live_event.pk, sock)

@@ -8,9 +8,9 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from chat.hub import RoomHub
+from tests.conftest import other_process_layer
 from moderation import services
 from tests.chat.test_consumers import next_frame
 from tests.moderation.test_consumers import open_moderation, open_room, post
@@ -40,7 +40,7 @@ class FakeSocket:
 @pytest.fixture
 async def other_process(redis_layer, live_event, settings):
     settings.PRESENCE_INTERVAL_MS = 60_000
-    layer = RedisPubSubChannelLayer(hosts=[{"address": redis_layer, "socket_timeout": None, "max_connections": 100}])
+    layer = other_process_layer(redis_layer)
     hub = RoomHub(layer=layer)
     sock = FakeSocket()
     await hub.join(live_event.pk, sock)
