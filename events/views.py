@@ -23,9 +23,13 @@ def home(request):
 
 
 def page_config(request, event: Event) -> dict:
+    from summaries.services import summary_languages
+
     user = request.user
     return {
         "event": wire.event_payload(event),
+        # "Catch me up" (static/js/summary.js): the languages offered, the first is the default.
+        "summary_languages": summary_languages(event),
         "viewer": wire.viewer_payload(user, can_post=chat_services.can_post(user, event)),
         "ws_path": f"/ws/events/{event.slug}/",
         "urls": {
@@ -33,6 +37,7 @@ def page_config(request, event: Event) -> dict:
             "replay": reverse("event-replay", args=[event.slug]),
             "danmaku": reverse("api-danmaku", args=[event.slug]),
             "density": reverse("api-danmaku-density", args=[event.slug]),
+            "summaries": reverse("api-summaries", args=[event.slug]),
             "login": reverse("login"),
             "guest": reverse("guest"),
         },
