@@ -63,9 +63,9 @@ def parse_args(argv=None):
     g.add_argument("--compare-stock", action="store_true",
                    help="with --spawn: run the same load against the stock Channels baseline too (same run)")
     g.add_argument("--stock-only", action="store_true", help="with --spawn: only the stock baseline")
-    g.add_argument("--compare-gc", default=None, metavar="T0,T1,T2",
-                   help="with --spawn: also run Companion under loadtest.daphne_gc (gc.freeze() after import, "
-                        "these gc thresholds, e.g. 50000,50,1000): a server-side experiment, same run")
+    g.add_argument("--compare-tuned", action="append", default=[], metavar="PATCHES",
+                   help="with --spawn: also run Companion with server-side patches (loadtest.daphne_tuned: gc, "
+                        "publish, yield; comma-separated), same run; repeat for several variants")
     g.add_argument("--daphne-arg", action="append", default=[], metavar="ARG",
                    help="extra argument for spawned daphne (repeat; e.g. --daphne-arg=--ping-interval=60)")
     g.add_argument("--profile", action="store_true", help="py-spy record the first server process during the window")
@@ -107,7 +107,7 @@ def parse_args(argv=None):
         host, _, port = target.rpartition(":")
         if not host.startswith("127.") or not port.isdigit():
             p.error(f"--target must be a loopback address with a port (127.x.x.x:PORT): {target}")
-    if (args.compare_stock or args.stock_only or args.compare_gc) and not args.spawn:
+    if (args.compare_stock or args.stock_only or args.compare_tuned) and not args.spawn:
         p.error("--compare-stock needs --spawn (the tool starts the stock server itself)")
     if args.spawn and args.workers > 1 and args.layer == "memory":
         p.error("--workers > 1 needs --layer redis (the in-memory layer does not cross processes)")
@@ -171,9 +171,13 @@ def git_state() -> dict:
         except (OSError, subprocess.SubprocessError):
             return None
 
+    import hashlib
+
     dirty = git("status", "--porcelain", "--untracked-files=no")
+    diff = git("diff", "HEAD") or ""
     return {"commit": git("rev-parse", "--short", "HEAD"),
-            "modified_files": dirty.splitlines() if dirty else []}
+            "modified_files": dirty.splitlines() if dirty else [],
+            "diff_sha1": hashlib.sha1(diff.encode()).hexdigest()[:12] if diff else None}
 
 
 def pids_listening(ports: list[int]) -> list[int]:
@@ -232,9 +236,9 @@ def summary_lines(report: dict) -> list[str]:
         ml = v["machine_load"]
         lines.append(f"  tool: {cl['cpu_util_cores']} cores, loop lag p99 {cl['loop_lag_ms']['p99']} ms; machine busy "
                      f"{ml['busy_cores']} cores, of which other work {ml['other_cores']} (load {ml['loadavg_1m']})")
-    gc_comp = report.get("comparison_gc")
-    if gc_comp:
-        lines.append(f"== companion-gc vs companion: frames/CPU-s x{gc_comp['frames_per_cpu_s_ratio']} ==")
+    for label, t in (report.get("comparison_tuned") or {}).items():
+        lines.append(f"== {label} vs companion: frames/CPU-s x{t['frames_per_cpu_s_ratio']}, acked {t['acked']}, "
+                     f"ack p99 {t['ack_p99_ms']} ms ==")
     comp = report.get("comparison")
     if comp:
         lines.append(f"== companion vs stock: frames/CPU-s x{comp['frames_per_cpu_s_ratio']}, "
@@ -303,8 +307,9 @@ def main(argv=None) -> int:
         if args.spawn:
             if not args.stock_only:
                 variants.append(("companion", srv.COMPANION_APP))
-            if args.compare_gc and not args.stock_only:
-                variants.append(("companion-gc", srv.COMPANION_APP))
+            if not args.stock_only:
+                for patches in args.compare_tuned:
+                    variants.append((f"companion+{patches}", srv.COMPANION_APP))
             if args.compare_stock or args.stock_only:
                 variants.append(("stock", srv.STOCK_APP))
         else:
@@ -316,8 +321,8 @@ def main(argv=None) -> int:
                 if redis is not None:
                     redis.command("FLUSHALL")
                 wenv, launcher = env, "daphne"
-                if label == "companion-gc":
-                    wenv, launcher = {**env, "LOADTEST_GC_THRESHOLD": args.compare_gc}, "loadtest.daphne_gc"
+                if label.startswith("companion+"):
+                    wenv, launcher = {**env, "LOADTEST_PATCHES": label.split("+", 1)[1]}, "loadtest.daphne_tuned"
                 workers = srv.Workers(app=app, count=args.workers, env=wenv, logdir=workdir, label=label,
                                       daphne_args=args.daphne_arg, launcher=launcher).start()
                 ports, pids = workers.ports, workers.pids
@@ -358,11 +363,21 @@ def main(argv=None) -> int:
             "variants": results,
         }
         by_label = {r["label"]: r for r in results}
-        if "companion" in by_label and "companion-gc" in by_label:
-            cs, gs = by_label["companion"]["server"], by_label["companion-gc"]["server"]
-            report["comparison_gc"] = {
-                "frames_per_cpu_s_ratio": ratio(gs["frames_per_cpu_s"], cs["frames_per_cpu_s"]),
-                "comments_per_cpu_s_ratio": ratio(gs["comments_delivered_per_cpu_s"], cs["comments_delivered_per_cpu_s"]),
+        tuned = {label: r for label, r in by_label.items() if label.startswith("companion+")}
+        if "companion" in by_label and tuned:
+            cs = by_label["companion"]["server"]
+            report["comparison_tuned"] = {
+                label: {
+                    "frames_per_cpu_s_ratio": ratio(r["server"]["frames_per_cpu_s"], cs["frames_per_cpu_s"]),
+                    "comments_per_cpu_s_ratio": ratio(r["server"]["comments_delivered_per_cpu_s"],
+                                                      cs["comments_delivered_per_cpu_s"]),
+                    "acked": [by_label["companion"]["posts"]["acked"], r["posts"]["acked"]],
+                    "ack_p99_ms": [by_label["companion"]["posts"]["ack_latency_ms"]["p99"],
+                                   r["posts"]["ack_latency_ms"]["p99"]],
+                    "post_to_screen_p99_ms": [by_label["companion"]["post_to_screen_ms"]["p99"],
+                                              r["post_to_screen_ms"]["p99"]],
+                }
+                for label, r in tuned.items()
             }
         if "companion" in by_label and "stock" in by_label:
             cs, ss = by_label["companion"]["server"], by_label["stock"]["server"]

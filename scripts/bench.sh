@@ -12,7 +12,7 @@
 #   a   1,000 viewers, 50 comments/s, in-memory layer, one process; Companion vs stock
 #   b   the same on the Redis pub/sub layer (private redis-server)
 #   c   5,000 viewers, 200 comments/s, one room, in-memory layer, one process; and the same
-#       server with the collector tuned (loadtest.daphne_gc: gc.freeze() + thresholds)
+#       server with proposed changes patched in (loadtest.daphne_tuned: gc, publish, yield)
 #   c2  5,000 viewers, 200 comments/s, Redis layer, two processes
 #   d   2,000 idle viewers: memory per connection; Companion vs stock
 #   e   as a, Companion only, SQLite file on disk (the post path's storage cost)
@@ -58,7 +58,7 @@ for r in "${RUNS[@]}"; do
                --ramp 50 --duration "$DUR" "${shm[@]}" ;;
         b) run b --spawn --compare-stock --layer redis --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
                --ramp 50 --duration "$DUR" "${shm[@]}" ;;
-        c) run c --spawn --compare-gc 50000,50,1000 --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
+        c) run c --spawn --compare-tuned gc --compare-tuned gc,publish,yield --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
                --ramp 200 --duration "$DUR" --drain 10 "${shm[@]}" ;;
         c2) run c2 --spawn --layer redis --workers 2 --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
                --ramp 200 --duration "$DUR" --drain 10 "${shm[@]}" ;;
