@@ -13,6 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from companion.errors import ServiceError
+from polls import services as polls_services
 
 from . import fastpath, services, wire
 from .hub import get_hub
@@ -144,7 +145,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.fail(None, ServiceError("invalid_message", "ref must be a short string or number.", field="ref"))
             return
         kind = message.get("type")
-        handler = {wire.DANMAKU_POST: self.post_danmaku}.get(kind) if isinstance(kind, str) else None
+        handler = {wire.DANMAKU_POST: self.post_danmaku, wire.POLL_VOTE: self.vote_poll}.get(kind) if isinstance(kind, str) else None
         if handler is None:
             await self.fail(ref, ServiceError("unknown_type", f"Unknown message type {kind!r}."))
             return
@@ -161,6 +162,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.event = await self.hub.event_for(self.slug) or self.event  # status and clock, at most 2 s old
         comment = await database_sync_to_async(services.danmaku_post)(event=self.event, author=self.user, draft=draft)
         await self.send_frame(wire.ack_frame(ref=ref, id=comment.pk, item=wire.comment_payload(comment)))
+
+    async def vote_poll(self, ref, message):
+        poll_id, option_id = polls_services.poll_vote_parse(message)
+        vote = await database_sync_to_async(polls_services.poll_vote)(
+            user=self.user, poll_id=poll_id, option_id=option_id, event=self.event
+        )
+        await self.send_frame(wire.ack_frame(ref=ref, id=vote.pk))
 
     # --- outbound ------------------------------------------------------------------
 

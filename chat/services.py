@@ -174,9 +174,16 @@ def room_viewer(*, user, event: Event) -> dict:
 
 def room_snapshot(*, event: Event, lang: str | None = None) -> dict:
     """
-    What a late joiner needs at once besides the event: current stats, open poll,
-    latest summary (in ``lang``, default the event's first summary language).
+    What a late joiner needs at once besides the event: current stats, key
+    moments so far, the open poll (or the one closed in the past minute), and
+    the latest summary (in ``lang``, default the event's first summary language).
     """
+    from events.services import room_facts
+    from polls.services import poll_for_room
     from summaries.services import summary_snapshot
 
-    return {"stats": None, "poll": None, "summary": summary_snapshot(event=event, lang=lang)}
+    return {
+        **room_facts(event=event),
+        "poll": poll_for_room(event=event),
+        "summary": summary_snapshot(event=event, lang=lang),
+    }

@@ -17,6 +17,8 @@ RETRACT = "danmaku.retract"
 STATS = "stats"
 POLL = "poll"
 SUMMARY = "summary"
+MOMENT = "moment"
+EVENT = "event"
 PRESENCE = "presence"
 NOTICE = "notice"
 ACK = "ack"
@@ -125,10 +127,79 @@ def summary_record(summary, *, stale: bool = False) -> dict:
     }
 
 
+def stats_payload(snapshot) -> dict:
+    """
+    The current stats document as viewers get it (``stats`` frame, ``hello``,
+    the stats API): the sections (scoreboard, standings, metrics) plus ``id``,
+    ``updated_at`` and the broadcast time of the push. Each standings row
+    carries ``prev_rank``, its rank before the last standings change (null:
+    new), so pages can highlight who moved.
+    """
+    payload = {
+        "id": snapshot.pk,
+        "updated_at": iso(snapshot.created_at),
+        "media_ms": snapshot.media_ms,
+    }
+    for section, value in snapshot.document.items():
+        payload[section] = value
+    if "standings" in payload:
+        ranks = snapshot.previous_ranks or []
+        payload["standings"] = [
+            {**row, "prev_rank": ranks[i] if i < len(ranks) else None} for i, row in enumerate(payload["standings"])
+        ]
+    return payload
+
+
+def moment_payload(moment) -> dict:
+    """A key moment (``moment`` frame, ``hello``, the moments API, the replay timeline)."""
+    return {
+        "id": moment.pk,
+        "media_ms": moment.media_ms,
+        "kind": moment.kind,
+        "title": moment.title,
+        "detail": moment.detail,
+        "created_at": iso(moment.created_at),
+    }
+
+
+def poll_payload(poll, *, options, counts: dict[int, int] | None = None, producer: bool = False) -> dict:
+    """
+    A poll (``poll`` frame, ``hello``, the polls API). ``votes`` and ``total``
+    are null while the results are hidden: a poll shown only after closing,
+    still open, seen by anyone but a producer. ``producer`` adds the queue
+    fields (position, created_at).
+    """
+    hidden = poll.results_visibility == "after_close" and poll.status != "closed" and not producer
+    counts = counts or {}
+    payload = {
+        "id": poll.pk,
+        "question": poll.question,
+        "options": [
+            {"id": option.pk, "label": option.label, "votes": None if hidden else counts.get(option.pk, 0)}
+            for option in options
+        ],
+        "status": poll.status,
+        "total": None if hidden else sum(counts.get(option.pk, 0) for option in options),
+        "results_visibility": poll.results_visibility,
+        "results_hidden": hidden,
+        "duration_s": poll.duration_s,
+        "opens_at": iso(poll.opens_at),
+        "closes_at": iso(poll.closes_at),
+        "opens_at_ms": epoch_ms(poll.opens_at),
+        "closes_at_ms": epoch_ms(poll.closes_at),
+        # Broadcast time of the launch: where the replay shows it.
+        "media_ms": poll.media_ms,
+    }
+    if producer:
+        payload["position"] = poll.position
+        payload["created_at"] = iso(poll.created_at)
+    return payload
+
+
 # --- frames ------------------------------------------------------------------
 
 
-def hello_frame(*, event, viewer, server_time_ms, online, stats=None, poll=None, summary=None) -> dict:
+def hello_frame(*, event, viewer, server_time_ms, online, stats=None, poll=None, summary=None, moments=None) -> dict:
     return {
         "type": HELLO,
         "event": event,
@@ -138,6 +209,8 @@ def hello_frame(*, event, viewer, server_time_ms, online, stats=None, poll=None,
         "stats": stats,
         "poll": poll,
         "summary": summary,
+        # Key moments so far, in media order (the newest 200; the moments API has all).
+        "moments": moments or [],
     }
 
 
@@ -158,6 +231,23 @@ def presence_frame(online: int) -> dict:
 
 def summary_frame(summary: dict) -> dict:
     return {"type": SUMMARY, "summary": summary}
+
+
+def stats_frame(stats: dict) -> dict:
+    return {"type": STATS, "stats": stats}
+
+
+def moment_frame(moment: dict) -> dict:
+    return {"type": MOMENT, "moment": moment}
+
+
+def poll_frame(poll: dict) -> dict:
+    return {"type": POLL, "poll": poll}
+
+
+def event_frame(event: dict) -> dict:
+    """The event changed (went live, ended, rescheduled): ``event`` is its new event_payload."""
+    return {"type": EVENT, "event": event}
 
 
 def notice_frame(*, level: str, code: str, message: str, **extra) -> dict:

@@ -13,9 +13,21 @@ HTTP_STATUS = {
     "banned": 403,
     "timed_out": 403,
     "not_found": 404,
+    "poll_not_found": 404,
     "rate_limited": 429,
     "slow_mode": 429,
     "server_busy": 503,
+    # Producers' console, stats and polls (docs/producers.md): state conflicts are 409.
+    "results_hidden": 403,
+    "slug_taken": 409,
+    "event_already_live": 409,
+    "event_ended": 409,
+    "poll_already_open": 409,
+    "poll_launched": 409,
+    "poll_not_open": 409,
+    "poll_closed": 409,
+    "already_voted": 409,
+    "stats_too_large": 413,
 }
 
 

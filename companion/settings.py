@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "chat",
     "summaries",
     "moderation",
+    "polls",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,13 @@ CELERY_TASK_ANNOTATIONS = {
 }
 # Long, late-acknowledged tasks: a worker takes one at a time.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- Producers: stats, key moments, polls (docs/producers.md) -------------------
+# While votes pour in, each process publishes a poll's tally at most this often.
+POLL_TALLY_MS = env_int("POLL_TALLY_MS", 250)
+# How often beat sweeps for polls whose time is up (a lost timer task, a restart).
+POLL_SWEEP_SECONDS = float(os.environ.get("POLL_SWEEP_SECONDS", 2))
+CELERY_BEAT_SCHEDULE["polls-close-due"] = {"task": "polls.tasks.polls_close_due", "schedule": POLL_SWEEP_SECONDS}
 
 # --- REST API ------------------------------------------------------------------
 REST_FRAMEWORK = {

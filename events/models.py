@@ -75,3 +75,49 @@ class Event(models.Model):
         """Media time of the live edge now (or of the end, once ended)."""
         moment = self.ended_at if self.status == self.Status.ENDED and self.ended_at else timezone.now()
         return self.media_ms_at(moment)
+
+
+class StatsSnapshot(models.Model):
+    """
+    The event's stats document after one push (docs/producers.md has the schema).
+    The latest row is the current document; the history replays it at media time.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="stats_snapshots")
+    # The whole document after this push (pushed sections replace the previous ones).
+    document = models.JSONField()
+    # Rank each standings row had before the push that last changed the standings,
+    # aligned with document["standings"] (None: new row); what viewers highlight.
+    previous_ranks = models.JSONField(default=list, blank=True)
+    # Broadcast-clock time of the push (None before the event went live).
+    media_ms = models.BigIntegerField(null=True, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["event", "-id"], name="stats_event_latest")]
+        verbose_name = "stats snapshot"
+
+    def __str__(self):
+        return f"{self.event} stats #{self.pk}"
+
+
+class KeyMoment(models.Model):
+    """A moment that matters (a goal, a record, a medal), pinned to broadcast time."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="moments")
+    media_ms = models.BigIntegerField()
+    # A short word such as goal, record, medal, performance (docs/producers.md).
+    kind = models.CharField(max_length=24)
+    title = models.CharField(max_length=80)
+    detail = models.CharField(max_length=280, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["media_ms", "id"]
+        indexes = [models.Index(fields=["event", "media_ms"], name="moment_event_media")]
+
+    def __str__(self):
+        return f"{self.kind}: {self.title}"

@@ -1,0 +1,50 @@
+"""The tally pump: the first vote after a quiet spell publishes at once, a burst after it once per interval."""
+import asyncio
+
+import pytest
+
+from polls import services, tally
+
+# The pump runs its publish through database_sync_to_async, which checks connections.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def broadcasts(monkeypatch, settings):
+    settings.POLL_TALLY_MS = 100
+    sent = []
+    monkeypatch.setattr(services, "poll_broadcast", lambda *, poll_id: sent.append(poll_id))
+    return sent
+
+
+async def test_a_burst_publishes_at_once_then_once_per_interval(broadcasts):
+    pump = tally.get_pump()
+    await pump.touch(7)
+    assert broadcasts == [7]
+    for _ in range(50):
+        await pump.touch(7)
+    await pump.touch(8)
+    assert broadcasts == [7]
+    await asyncio.sleep(0.15)
+    assert broadcasts == [7, 7, 8]
+    await asyncio.sleep(0.15)
+    assert pump.task.done() and broadcasts == [7, 7, 8]
+
+
+async def test_after_a_quiet_interval_the_next_vote_publishes_at_once(broadcasts):
+    pump = tally.get_pump()
+    await pump.touch(7)
+    await asyncio.sleep(0.25)
+    await pump.touch(7)
+    assert broadcasts == [7, 7]
+
+
+def test_outside_a_server_each_vote_publishes(broadcasts):
+    """Without a lasting event loop (a command, a worker), vote_counted publishes every time."""
+    tally.vote_counted(3)
+    tally.vote_counted(3)
+    assert broadcasts == [3, 3]
+
+
+async def test_one_pump_per_event_loop():
+    assert tally.get_pump() is tally.get_pump()
