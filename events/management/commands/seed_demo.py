@@ -2,9 +2,11 @@
 import random
 from datetime import timedelta
 
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from chat.models import Comment
@@ -69,4 +71,10 @@ class Command(BaseCommand):
                     )
                 )
             Comment.objects.bulk_create(rows)
+        # The producer the feed player acts as (manage.py play_feed --user demo-producer).
+        producer, _ = User.objects.get_or_create(
+            username="demo-producer", defaults={"display_name": "Demo producer", "is_staff": True}
+        )
+        producer.groups.add(Group.objects.get_or_create(name="producers")[0])
+        Token.objects.get_or_create(user=producer)
         self.stdout.write(f"demo event ready: /events/{event.slug}/ ({event.comments.count()} comments)")
