@@ -68,7 +68,8 @@ def parse_args(argv=None):
                         "publish, yield; comma-separated), same run; repeat for several variants")
     g.add_argument("--daphne-arg", action="append", default=[], metavar="ARG",
                    help="extra argument for spawned daphne (repeat; e.g. --daphne-arg=--ping-interval=60)")
-    g.add_argument("--profile", action="store_true", help="py-spy record the first server process during the window")
+    g.add_argument("--profile", choices=("window", "ramp"), nargs="?", const="window", default=None,
+                   help="py-spy record the first server process during the window (or the viewer ramp)")
 
     g = p.add_argument_group("load")
     g.add_argument("--slug", default="demo", help="event slug (default demo, seeded when spawning)")
@@ -215,7 +216,8 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"== {v['label']} ({report['config']['layer']} layer, {s['processes']} process(es)) ==")
         lines.append(f"  connections: attempted {c['attempted']}, held {c['held']} (viewers {c['viewers_held']}/"
                      f"{c['viewers_target']}), failed {c['failed']} {c['failed_by_reason'] or ''}, "
-                     f"dropped {c['dropped']} {c['dropped_by_reason'] or ''}; ramp {c['ramp_s']} s")
+                     f"dropped {c['dropped']} {c['dropped_by_reason'] or ''}; ramp {c['ramp_s']} s, connect to "
+                     f"hello p50 {c['connect_to_hello_ms']['p50']} ms p99 {c['connect_to_hello_ms']['p99']} ms")
         lines.append(f"  delivered: {d['frames_per_s']} frames/s, {d['comments_delivered_per_s']} comments/s "
                      f"({d['comments_per_frame']} per danmaku frame)")
         lines.append(f"  server: {s['cpu_util_cores']} cores busy, {s['frames_per_cpu_s']} frames/CPU-s, "
@@ -302,7 +304,7 @@ def main(argv=None) -> int:
         plan = Plan(slug=args.slug, viewers=args.viewers, tracked=args.tracked, posters=posters, ramp=args.ramp,
                     rate=args.rate, duration=args.duration, settle=args.settle, drain=args.drain,
                     connect_timeout=args.connect_timeout, hello_timeout=args.hello_timeout,
-                    source_addrs=args.source_addrs)
+                    source_addrs=args.source_addrs, profile_ramp=args.profile == "ramp")
         variants = []
         if args.spawn:
             if not args.stock_only:

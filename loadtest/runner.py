@@ -49,6 +49,7 @@ class Plan:
     hello_timeout: float = 15.0
     ramp_limit: float = 600.0   # the ramp gives up (rest "not_attempted") after this long
     source_addrs: int = 1       # >1: bind clients to 127.0.0.2.. for more client ports
+    profile_ramp: bool = False  # profile the viewer ramp instead of the window
 
 
 class Phase:
@@ -84,6 +85,7 @@ class Phase:
         self.screen_latency: list[float] = []
         self.last_tracked_item = 0.0
         self.loop_lag: list[float] = []
+        self.connect_latency: list[float] = []
         self.in_window = False
         self._n = 0
 
@@ -131,6 +133,7 @@ class Phase:
         port, local = self._target(index)
         role = cls.role
         self.attempted[role] += 1
+        t0 = time.monotonic()
         path = f"/ws/events/{self.plan.slug}/"
         if token:
             path += f"?token={token}"
@@ -158,6 +161,7 @@ class Phase:
             self.failed[f"{role}:{reason}"] += 1
             return None
         self.established[role] += 1
+        self.connect_latency.append(client.established_at - t0)
         return client
 
     async def ramp(self, cls, count: int, rate: float, *, offset: int = 0, tokens=None) -> tuple[list, float]:
@@ -261,6 +265,8 @@ class Phase:
         rss_before = self.server.rss()
 
         # 2. the counting viewers.
+        if self.profiler and plan.profile_ramp:
+            self.profiler.start(counting_n / plan.ramp + 2)
         self.viewers, ramp_s = await self.ramp(CountingClient, counting_n, plan.ramp, offset=posters_n + tracked_n)
         await asyncio.sleep(plan.settle)
         rss_idle = self.server.rss()
@@ -273,7 +279,7 @@ class Phase:
         cpu0, me0, sys0 = self.server.cpu_s(), self.me.cpu_times(), psutil.cpu_times()
         load0 = psutil.getloadavg()
         redis0 = self.redis.cpu_s() if self.redis else None
-        if self.profiler:
+        if self.profiler and not plan.profile_ramp:
             self.profiler.start(plan.duration)
         w0 = time.monotonic()
         await self.post_loop()
@@ -328,6 +334,7 @@ class Phase:
                 "dropped": sum(self.dropped.values()),
                 "dropped_by_reason": counter_dict(self.dropped),
                 "ramp_s": round(ramp_s, 2),
+                "connect_to_hello_ms": summary_ms(self.connect_latency),
                 "ramp_rate_achieved": round(counting_n / ramp_s, 1) if ramp_s > 0 and counting_n else None,
             },
             "window_s": round(window, 3),

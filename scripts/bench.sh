@@ -4,18 +4,20 @@
 # writes one JSON report and one text summary per run.
 #
 #   scripts/bench.sh [OUTDIR]          all runs (about 10 minutes on 2 cores)
-#   scripts/bench.sh OUTDIR a b        only the named runs (a b c c2 d e)
+#   scripts/bench.sh OUTDIR a b        only the named runs (a b c c2 d e r)
 #   QUICK=1 scripts/bench.sh           a tenth of the viewers and shorter windows (a sanity check)
 #   NICE=-5 scripts/bench.sh           run tool and servers at that niceness (root; for a busy shared box)
 #
 # Runs:
-#   a   1,000 viewers, 50 comments/s, in-memory layer, one process; Companion vs stock
+#   a   1,000 viewers, 50 comments/s, in-memory layer, one process; Companion vs stock, and
+#       Companion with proposed changes patched in (loadtest.daphne_tuned: gc, publish, yield)
 #   b   the same on the Redis pub/sub layer (private redis-server)
 #   c   5,000 viewers, 200 comments/s, one room, in-memory layer, one process; and the same
 #       server with proposed changes patched in (loadtest.daphne_tuned: gc, publish, yield)
 #   c2  5,000 viewers, 200 comments/s, Redis layer, two processes
 #   d   2,000 idle viewers: memory per connection; Companion vs stock
 #   e   as a, Companion only, SQLite file on disk (the post path's storage cost)
+#   r   the connect path: 5,000 viewers ramped at 200/s, nothing posted
 # Except for e, the SQLite database lives on /dev/shm so that disk fsyncs do not
 # cap the post rate (production runs PostgreSQL; see docs/benchmarks.md).
 set -euo pipefail
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-var/bench/$(date +%Y%m%d-%H%M%S)}
 shift || true
 RUNS=("$@")
-[ ${#RUNS[@]} -eq 0 ] && RUNS=(a b c c2 d e)
+[ ${#RUNS[@]} -eq 0 ] && RUNS=(a b c c2 d e r)
 mkdir -p "$OUT"
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
@@ -54,18 +56,19 @@ shm=()
 
 for r in "${RUNS[@]}"; do
     case "$r" in
-        a) run a --spawn --compare-stock --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
+        a) run a --spawn --compare-stock --compare-tuned gc,publish,yield --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
                --ramp 50 --duration "$DUR" "${shm[@]}" ;;
         b) run b --spawn --compare-stock --layer redis --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
                --ramp 50 --duration "$DUR" "${shm[@]}" ;;
         c) run c --spawn --compare-tuned gc --compare-tuned gc,publish,yield --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
-               --ramp 200 --duration "$DUR" --drain 10 "${shm[@]}" ;;
+               --ramp 100 --duration "$DUR" --drain 10 "${shm[@]}" ;;
         c2) run c2 --spawn --layer redis --workers 2 --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
-               --ramp 200 --duration "$DUR" --drain 10 "${shm[@]}" ;;
+               --ramp 100 --duration "$DUR" --drain 10 "${shm[@]}" ;;
         d) run d --spawn --compare-stock --viewers "$(scale 2000)" --tracked 0 --rate 0 --ramp 50 \
                --settle 5 --duration 5 "${shm[@]}" ;;
         e) run e --spawn --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" --ramp 50 --duration "$DUR" ;;
-        *) echo "bench: unknown run $r (a b c c2 d e)" >&2; exit 2 ;;
+        r) run r --spawn --viewers "$(scale 5000)" --tracked 0 --rate 0 --ramp 200 --duration 2 "${shm[@]}" ;;
+        *) echo "bench: unknown run $r (a b c c2 d e r)" >&2; exit 2 ;;
     esac
 done
 
@@ -81,11 +84,12 @@ for path in sorted(out.glob("*.json")):
         c, d, s, p, l = v["connections"], v["delivery"], v["server"], v["posts"], v["post_to_screen_ms"]
         rows.append([path.stem, v["label"], report["config"]["layer"], s["processes"],
                      f"{c['viewers_held']}/{c['viewers_target']}", c["failed"], c["dropped"],
+                     c.get("connect_to_hello_ms", {}).get("p99"),
                      d["frames_per_s"], d["comments_delivered_per_s"], s["cpu_util_cores"], s["frames_per_cpu_s"],
                      s["comments_delivered_per_cpu_s"], l["p50"], l["p95"], l["p99"], v["screen"]["not_shown"],
                      p["ack_latency_ms"]["p50"], p["ack_latency_ms"]["p99"], p["refused"], p["unresolved"],
                      s["rss_per_connection_kb"], v["storage"].get("missing"), v["machine_load"]["other_cores"]])
-head = ["run", "variant", "layer", "procs", "viewers held", "failed", "dropped", "frames/s", "comments/s",
+head = ["run", "variant", "layer", "procs", "viewers held", "failed", "dropped", "connect p99 ms", "frames/s", "comments/s",
         "server cores", "frames/CPU-s", "comments/CPU-s", "p50 ms", "p95 ms", "p99 ms", "not shown",
         "ack p50", "ack p99", "refused", "unresolved", "KB/conn", "missing", "other load"]
 lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
