@@ -7,6 +7,7 @@ below (read-only where a write must go through a service to reach viewers).
 from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS
 
+from accounts.roles import group_sync, has_role
 from companion.errors import ServiceError
 
 PRODUCERS = "producers"
@@ -18,12 +19,8 @@ PRODUCER_PERMISSIONS = {
 
 
 def is_producer(user) -> bool:
-    """May ``user`` produce? (One query for non-superusers.)"""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name=PRODUCERS).exists()
+    """May ``user`` act as one of the producers? (One query for non-superusers.)"""
+    return has_role(user, PRODUCERS)
 
 
 def producer_check(user) -> None:
@@ -36,12 +33,4 @@ def producer_check(user) -> None:
 
 def sync_producers_group(*, apps=global_apps, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     """Create the ``producers`` group with its permissions (a migration and post_migrate both call this)."""
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.using(using).get_or_create(name=PRODUCERS)
-    wanted = []
-    for app_label, codenames in PRODUCER_PERMISSIONS.items():
-        wanted += list(
-            Permission.objects.using(using).filter(content_type__app_label=app_label, codename__in=codenames)
-        )
-    group.permissions.add(*wanted)
+    group_sync(PRODUCERS, PRODUCER_PERMISSIONS, apps=apps, using=using)

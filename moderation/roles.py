@@ -5,6 +5,8 @@ Who moderates: superusers, and active accounts in the ``moderators`` group
 from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS
 
+from accounts.roles import group_sync, has_role
+
 MODERATORS = "moderators"
 
 # What the group may do in admin. Comments are changed only through the
@@ -23,22 +25,10 @@ MODERATOR_PERMISSIONS = {
 
 
 def is_moderator(user) -> bool:
-    """May ``user`` moderate? (One query for non-superusers.)"""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name=MODERATORS).exists()
+    """May ``user`` act as one of the moderators? (One query for non-superusers.)"""
+    return has_role(user, MODERATORS)
 
 
 def sync_moderators_group(*, apps=global_apps, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     """Create the ``moderators`` group with its permissions (a migration and post_migrate both call this)."""
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.using(using).get_or_create(name=MODERATORS)
-    wanted = []
-    for app_label, codenames in MODERATOR_PERMISSIONS.items():
-        wanted += list(
-            Permission.objects.using(using).filter(content_type__app_label=app_label, codename__in=codenames)
-        )
-    group.permissions.add(*wanted)
+    group_sync(MODERATORS, MODERATOR_PERMISSIONS, apps=apps, using=using)
