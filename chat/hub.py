@@ -101,6 +101,10 @@ class RoomHub:
                 asyncio.create_task(self._tick_loop(), name="hub-tick"),
                 asyncio.create_task(self._presence_loop(), name="hub-presence"),
             ]
+            if settings.EMBEDDED_BEAT:
+                from companion import beat
+
+                self._tasks.append(asyncio.create_task(beat.run(), name="embedded-beat"))
 
     async def stop(self):
         for task in self._tasks:

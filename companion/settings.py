@@ -122,7 +122,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "companion.storage.StaticStorage"
             if env_bool("STATIC_MANIFEST", not DEBUG)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -227,6 +227,10 @@ POLL_TALLY_MS = env_int("POLL_TALLY_MS", 250)
 # How often beat sweeps for polls whose time is up (a lost timer task, a restart).
 POLL_SWEEP_SECONDS = float(os.environ.get("POLL_SWEEP_SECONDS", 2))
 CELERY_BEAT_SCHEDULE["polls-close-due"] = {"task": "polls.tasks.polls_close_due", "schedule": POLL_SWEEP_SECONDS}
+
+# The embedded default's beat: the server process runs the periodic jobs itself
+# (polls closing on time, summaries), for the demo without Celery services.
+EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", False)
 
 # --- REST API ------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,6 +21,8 @@ URL="http://127.0.0.1:$PORT"
 # The embedded default, whatever the calling shell exports.
 unset DATABASE_URL REDIS_URL CELERY_BROKER_URL
 export DEBUG=1
+# No Celery services: the server runs the periodic jobs (polls closing, summaries) itself.
+export EMBEDDED_BEAT=1
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     echo "demo: port $PORT is in use; stop what runs there or pick another: PORT=8001 scripts/demo.sh" >&2
@@ -89,8 +91,15 @@ if [ "$crowd" = 1 ]; then
     $PY manage.py demo_crowd >var/demo_crowd.log 2>&1 &
     pids+=("$!")
     crowd_note="The demo crowd is commenting (log: var/demo_crowd.log)."
+    # The producer's data feed: a downhill final's splits, standings, key moments and polls,
+    # played through the REST API as the demo producer, again and again.
+    $PY manage.py play_feed feeds/alpine-downhill-final.jsonl --slug demo --url "$URL" --user demo-producer \
+        --loop >var/play_feed.log 2>&1 &
+    pids+=("$!")
+    crowd_note="$crowd_note
+  The producer feed plays stats, key moments and polls (log: var/play_feed.log)."
 else
-    crowd_note="No demo crowd."
+    crowd_note="No demo crowd, no producer feed."
 fi
 
 cat <<EOF
