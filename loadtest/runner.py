@@ -261,7 +261,7 @@ class Phase:
         # 1. posters and tracked viewers, then the baseline RSS.
         self.posters, _ = await self.ramp(PosterClient, posters_n, plan.ramp, tokens=self.tokens)
         self.tracked, _ = await self.ramp(TrackedClient, tracked_n, plan.ramp, offset=posters_n)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(min(1.0, plan.settle))
         rss_before = self.server.rss()
 
         # 2. the counting viewers.
