@@ -14,6 +14,7 @@ from django.conf import settings
 
 from companion.errors import ServiceError
 from polls import services as polls_services
+from polls.batch import get_batcher
 
 from . import fastpath, services, wire
 from .hub import get_hub
@@ -79,7 +80,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if event is None:
             await self.fail(None, ServiceError("not_found", "No such event."), close=4404)
             return
-        viewer, snapshot = await database_sync_to_async(self.entry)(event)
+        if self.user.is_authenticated:
+            viewer = await database_sync_to_async(services.room_viewer)(user=self.user, event=event)
+        else:
+            viewer = wire.viewer_payload(self.user, can_post=False)
+        snapshot = await self.hub.snapshot_for(event)
         self.event = event
         await self.hub.join(event.pk, self)
         await self.send_frame(
@@ -92,10 +97,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         )
         await self.catch_up()
-
-    def entry(self, event):
-        """Viewer and room state for ``hello`` (runs in the database thread)."""
-        return services.room_viewer(user=self.user, event=event), services.room_snapshot(event=event)
 
     async def catch_up(self):
         """Send what a reconnecting client (``?since=<last id>``) missed."""
@@ -165,9 +166,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def vote_poll(self, ref, message):
         poll_id, option_id = polls_services.poll_vote_parse(message)
-        vote = await database_sync_to_async(polls_services.poll_vote)(
-            user=self.user, poll_id=poll_id, option_id=option_id, event=self.event
-        )
+        ballot = polls_services.Ballot(user=self.user, poll_id=poll_id, option_id=option_id, event_id=self.event.pk)
+        # Votes arriving together are counted together (polls/batch.py).
+        vote = await get_batcher().vote(ballot)
         await self.send_frame(wire.ack_frame(ref=ref, id=vote.pk))
 
     # --- outbound ------------------------------------------------------------------

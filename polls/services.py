@@ -11,8 +11,9 @@ fails in the database whatever the client does. A vote takes a shared lock on
 its poll's row and a close takes an exclusive one, so a vote either commits
 before the close (and is in the final tally) or sees the poll closed.
 """
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache, partial
+from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, IntegerField, Value, When
@@ -248,6 +249,16 @@ def poll_vote_parse(data: dict) -> tuple[int, int]:
     return poll_id, option_id
 
 
+@dataclass(frozen=True)
+class Ballot:
+    """One account's vote as submitted: ``event_id`` is the room it came from (None: any)."""
+
+    user: object
+    poll_id: int
+    option_id: int
+    event_id: int | None = None
+
+
 def poll_vote(*, user, poll_id: int, option_id: int, event: Event | None = None) -> Vote:
     """
     Count ``user``'s vote once. Raises ``auth_required``, ``poll_not_found``
@@ -256,59 +267,119 @@ def poll_vote(*, user, poll_id: int, option_id: int, event: Event | None = None)
     been written yet), ``invalid_option`` (not an option of this poll) or
     ``already_voted`` (with the ``option`` voted for).
     """
+    ballot = Ballot(user=user, poll_id=poll_id, option_id=option_id, event_id=event.pk if event else None)
+    [result] = poll_vote_batch(ballots=[ballot])
+    if isinstance(result, ServiceError):
+        raise result
+    return result
+
+
+def poll_vote_batch(*, ballots: list[Ballot]) -> list[Vote | ServiceError]:
+    """
+    Count many votes at once (the room socket's batcher, polls/batch.py): the
+    Vote or the ServiceError of each ballot, in order, with poll_vote's rules.
+    On PostgreSQL the accepted ones are one statement; a burst costs one round
+    trip per batch, not per vote.
+    """
+    results: list[Vote | ServiceError | None] = [_ballot_refusal(b) for b in ballots]
+    todo = [i for i, r in enumerate(results) if r is None]
+    now = timezone.now()
+    if todo and connection.vendor == "postgresql":
+        inserted = _votes_insert([ballots[i] for i in todo], now=now)
+        for n, i in enumerate(todo):
+            b = ballots[i]
+            vote_id = inserted.get(n)
+            if vote_id is not None:
+                results[i] = Vote.from_db(
+                    connection.alias, None, (vote_id, b.poll_id, b.option_id, b.user.pk, now)
+                )
+            else:
+                results[i] = _vote_refusal(b) or ServiceError("poll_closed", "This poll is closed.")
+    else:
+        for i in todo:
+            # SQLite serialises writers (transaction_mode IMMEDIATE): check, then insert.
+            b = ballots[i]
+            try:
+                with transaction.atomic():
+                    results[i] = _vote_refusal(b) or Vote.objects.create(poll_id=b.poll_id, option_id=b.option_id, user=b.user)
+            except IntegrityError:
+                results[i] = _vote_refusal(b) or ServiceError("poll_closed", "This poll is closed.")
+    for poll_id in sorted({r.poll_id for r in results if isinstance(r, Vote)}):
+        transaction.on_commit(partial(tally.vote_counted, poll_id))
+    return results
+
+
+def _ballot_refusal(ballot: Ballot) -> ServiceError | None:
+    user = ballot.user
     if user is None or not user.is_authenticated:
-        raise ServiceError("auth_required", "Sign in or join as a guest to vote.")
+        return ServiceError("auth_required", "Sign in or join as a guest to vote.")
     if not user.is_active:
-        raise ServiceError("forbidden", "This account cannot vote.")
-    try:
-        with transaction.atomic():
-            state = _vote_lock(poll_id)
-            if state is None:
-                raise _not_found()
-            status, closes_at, event_id, opens_at, visibility = state
-            if status in (Status.DRAFT, Status.QUEUED) or (event is not None and event_id != event.pk):
-                raise _not_found()
-            if status != Status.OPEN or closes_at <= timezone.now():
-                raise ServiceError("poll_closed", "This poll is closed.")
-            if option_id not in _option_ids(poll_id, opens_at):
-                raise _invalid("invalid_option", "option", "That is not an option of this poll.")
-            vote = Vote.objects.create(poll_id=poll_id, option_id=option_id, user=user)
-            if visibility == Poll.Visibility.LIVE:
-                # Results shown only after closing change nothing viewers see until then.
-                transaction.on_commit(partial(tally.vote_counted, poll_id))
-    except IntegrityError:
-        voted = Vote.objects.filter(poll_id=poll_id, user=user).values_list("option_id", flat=True).first()
-        if voted is None:
-            raise
-        raise ServiceError("already_voted", "You have voted in this poll already.", option=voted) from None
-    return vote
+        return ServiceError("forbidden", "This account cannot vote.")
+    return None
 
 
-def _vote_lock(poll_id: int):
-    """(status, closes_at, event_id, opens_at, results_visibility) of the poll, share-locked on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        # FOR SHARE: votes do not wait for each other, a close waits for them
-        # all (Django's select_for_update has no shared mode). SQLite needs no
-        # lock: its writers are serialised (transaction_mode IMMEDIATE).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT status, closes_at, event_id, opens_at, results_visibility FROM {Poll._meta.db_table} "
-                "WHERE id = %s FOR SHARE",
-                [poll_id],
-            )
-            return cursor.fetchone()
-    return (
-        Poll.objects.filter(pk=poll_id)
-        .values_list("status", "closes_at", "event_id", "opens_at", "results_visibility")
-        .first()
-    )
+def _votes_insert(ballots: list[Ballot], *, now) -> dict[int, int]:
+    """
+    The votes in one statement (PostgreSQL), each inserted only if its poll is
+    open, its time is not up, the option is one of the poll's (and the poll is
+    of the ballot's event); once per account by the unique constraint. The
+    polls' rows are share-locked meanwhile: votes do not wait for each other,
+    a close waits for them all, and votes that waited see the close.
+    Returns {index in ``ballots``: vote id} of the inserted ones.
+    """
+    vote, poll, option = Vote._meta.db_table, Poll._meta.db_table, PollOption._meta.db_table
+    params = {
+        "ords": list(range(len(ballots))),
+        "polls": [b.poll_id for b in ballots],
+        "options": [b.option_id for b in ballots],
+        "users": [b.user.pk for b in ballots],
+        "events": [b.event_id for b in ballots],
+        "poll_ids": sorted({b.poll_id for b in ballots}),
+        "now": now,
+    }
+    sql = f"""
+        WITH ballot AS (
+            SELECT * FROM unnest(%(ords)s::int[], %(polls)s::bigint[], %(options)s::bigint[],
+                                 %(users)s::bigint[], %(events)s::bigint[]) AS b(ord, poll_id, option_id, user_id, event_id)
+        ), open_poll AS (
+            SELECT id, event_id FROM {poll}
+            WHERE id = ANY(%(poll_ids)s) AND status = 'open' AND closes_at > %(now)s
+            FOR SHARE
+        ), chosen AS (
+            -- A valid ballot per account and poll: the first one sent.
+            SELECT DISTINCT ON (b.poll_id, b.user_id) b.ord, b.poll_id, b.option_id, b.user_id
+            FROM ballot b
+            JOIN open_poll p ON p.id = b.poll_id AND (b.event_id IS NULL OR p.event_id = b.event_id)
+            JOIN {option} o ON o.id = b.option_id AND o.poll_id = b.poll_id
+            ORDER BY b.poll_id, b.user_id, b.ord
+        ), inserted AS (
+            INSERT INTO {vote} (poll_id, option_id, user_id, created_at)
+            SELECT poll_id, option_id, user_id, %(now)s FROM chosen
+            ON CONFLICT ON CONSTRAINT polls_vote_once_per_user DO NOTHING
+            RETURNING poll_id, user_id, id
+        )
+        SELECT c.ord, i.id FROM chosen c JOIN inserted i ON i.poll_id = c.poll_id AND i.user_id = c.user_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
-@lru_cache(maxsize=512)
-def _option_ids(poll_id: int, opens_at) -> frozenset[int]:
-    # The options of a launched poll never change; keyed by launch time too, so
-    # a reused id (a test database) cannot hit a stale entry.
-    return frozenset(PollOption.objects.filter(poll_id=poll_id).values_list("pk", flat=True))
+def _vote_refusal(ballot: Ballot) -> ServiceError | None:
+    """Why this vote may not count, if it may not: the checks the insert makes, one by one."""
+    poll_id, option_id = ballot.poll_id, ballot.option_id
+    row = Poll.objects.filter(pk=poll_id).values_list("status", "closes_at", "event_id").first()
+    if row is None or row[0] in (Status.DRAFT, Status.QUEUED) or (ballot.event_id is not None and row[2] != ballot.event_id):
+        return _not_found()
+    status, closes_at, _ = row
+    if status != Status.OPEN or closes_at <= timezone.now():
+        return ServiceError("poll_closed", "This poll is closed.")
+    if not PollOption.objects.filter(pk=option_id, poll_id=poll_id).exists():
+        return _invalid("invalid_option", "option", "That is not an option of this poll.")
+    voted = Vote.objects.filter(poll_id=poll_id, user=ballot.user).values_list("option_id", flat=True).first()
+    if voted is not None:
+        return ServiceError("already_voted", "You have voted in this poll already.", option=voted)
+    return None
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -402,9 +473,15 @@ def poll_for_room(*, event: Event) -> dict | None:
     return poll_payload(poll) if poll else None
 
 
-def poll_broadcast(*, poll_id: int) -> None:
-    """Publish the poll as viewers see it now (a ``poll`` frame; each hub sends the latest per tick)."""
+def poll_broadcast(*, poll_id: int, tally: bool = False) -> None:
+    """
+    Publish the poll as viewers see it now (a ``poll`` frame; each hub sends
+    the latest per tick). A ``tally`` (new votes) of a poll whose results are
+    hidden until closing changes nothing viewers see, and is not sent.
+    """
     poll = Poll.objects.filter(pk=poll_id).first()
     if poll is None:
+        return
+    if tally and poll.status == Status.OPEN and poll.results_visibility == Poll.Visibility.AFTER_CLOSE:
         return
     broadcast.publish_frame(poll.event_id, f"{wire.POLL}.{poll.pk}", wire.poll_frame(poll_payload(poll)))

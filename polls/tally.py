@@ -6,11 +6,12 @@ quiet spell publishes the poll at once; votes that follow within
 POLL_TALLY_MS only mark it, and the pump publishes it once at the end of
 that interval, with counts read from the database then (a grouped count over
 an index: exact, and cheap at this rate). Each process's hub then sends the
-latest frame per tick, so a viewer gets at most one poll frame per tick.
+latest frame per tick, so a viewer gets at most one poll frame per tick. A
+vote's database thread hands its mark to the loop without waiting.
 
-Outside a server (a management command, a Celery worker, a sync test) the
-loop that runs the pump ends with the call, so each vote publishes at once:
-still correct, and the hubs still coalesce.
+Outside a server (a management command, a Celery worker, a sync test) no
+pump's loop is running; the loop that ``async_to_sync`` makes ends with the
+call, so each vote publishes at once: still correct, and hubs still coalesce.
 """
 import asyncio
 import contextvars
@@ -32,16 +33,32 @@ class TallyPump:
         self.published = 0
 
     async def touch(self, poll_id: int) -> None:
-        if self.task is not None and not self.task.done():
+        """A vote for ``poll_id`` committed: publish now if idle (awaited), else at the end of the interval."""
+        if self.watching:
             self.dirty.add(poll_id)
             return
-        # Idle: publish now, and watch for the votes that follow. The watch
-        # runs in a context of its own: this call may come from a database
-        # thread (async_to_sync), whose executor is gone when the call returns.
-        self.task = asyncio.create_task(self._watch(), name="poll-tally", context=contextvars.Context())
+        self._start_watch()
         await self._publish(poll_id)
 
-    async def _watch(self) -> None:
+    def mark(self, poll_id: int) -> None:
+        """The same from a database thread (through call_soon_threadsafe): the vote never waits."""
+        if self.watching:
+            self.dirty.add(poll_id)
+        else:
+            self._start_watch(first=poll_id)
+
+    @property
+    def watching(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def _start_watch(self, first: int | None = None) -> None:
+        # The watch runs in a context of its own: this call may come from a
+        # database thread (async_to_sync), whose executor is gone when the call returns.
+        self.task = self.loop.create_task(self._watch(first), name="poll-tally", context=contextvars.Context())
+
+    async def _watch(self, first: int | None) -> None:
+        if first is not None:
+            await self._publish(first)
         while True:
             await asyncio.sleep(self.interval)
             if not self.dirty:
@@ -54,7 +71,7 @@ class TallyPump:
         from . import services
 
         try:
-            await database_sync_to_async(services.poll_broadcast)(poll_id=poll_id)
+            await database_sync_to_async(services.poll_broadcast)(poll_id=poll_id, tally=True)
             self.published += 1
         except Exception:
             logger.exception("tally: publishing poll %s failed", poll_id)
@@ -78,8 +95,13 @@ async def _touch(poll_id: int) -> None:
 
 def vote_counted(poll_id: int) -> None:
     """A vote for ``poll_id`` committed (called on commit by polls.services.poll_vote)."""
+    pump = _pump
     try:
-        async_to_sync(_touch)(poll_id)
+        if pump is not None and pump.loop.is_running():
+            # A server's database thread: hand the mark to the loop and go on (no wait).
+            pump.loop.call_soon_threadsafe(pump.mark, poll_id)
+        else:
+            async_to_sync(_touch)(poll_id)
     except Exception:
         # Stored is stored: the next vote, the close or a reload shows it.
         logger.exception("tally: poll %s not published", poll_id)

@@ -5,13 +5,12 @@ race: the unique constraint counts each account once, and the shared lock
 makes a close wait for votes in flight.
 """
 import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from accounts.models import User
 from companion.errors import ServiceError
@@ -87,13 +86,18 @@ def test_a_close_during_a_burst_counts_every_acknowledged_vote_and_nothing_else(
 
     frames = []
     monkeypatch.setattr(broadcast, "publish_frame", lambda event_id, key, frame: frames.append(frame))
-    option_ids = services._option_ids
+    insert = services._votes_insert
 
-    def slow_option_ids(poll_id, opens_at):
-        time.sleep(0.02)  # widen the window between a vote's check and its insert
-        return option_ids(poll_id, opens_at)
+    def slow_insert(ballots, **kwargs):
+        # Hold each vote's transaction open a little after its insert: a close
+        # that did not wait for it would count without it.
+        with transaction.atomic():
+            inserted = insert(ballots, **kwargs)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(0.02)")
+        return inserted
 
-    monkeypatch.setattr(services, "_option_ids", slow_option_ids)
+    monkeypatch.setattr(services, "_votes_insert", slow_insert)
     users = accounts(crowd_size, "burst")
     option = open_poll.options.first().pk
     calls = [lambda u=u: services.poll_vote(user=u, poll_id=open_poll.pk, option_id=option).pk for u in users]

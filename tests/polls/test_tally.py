@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def broadcasts(monkeypatch, settings):
     settings.POLL_TALLY_MS = 100
     sent = []
-    monkeypatch.setattr(services, "poll_broadcast", lambda *, poll_id: sent.append(poll_id))
+    monkeypatch.setattr(services, "poll_broadcast", lambda *, poll_id, tally=False: sent.append(poll_id))
     return sent
 
 
@@ -37,6 +37,17 @@ async def test_after_a_quiet_interval_the_next_vote_publishes_at_once(broadcasts
     await asyncio.sleep(0.25)
     await pump.touch(7)
     assert broadcasts == [7, 7]
+
+
+async def test_a_mark_from_a_database_thread_publishes_at_once_then_once_per_interval(broadcasts):
+    """vote_counted from a thread while the pump's loop runs: the vote does not wait, the tally still coalesces."""
+    pump = tally.get_pump()
+    await asyncio.to_thread(lambda: [tally.vote_counted(5) for _ in range(20)])
+    await asyncio.sleep(0.02)
+    assert broadcasts == [5]
+    await asyncio.sleep(0.15)
+    assert broadcasts == [5, 5]
+    assert pump.published == 2
 
 
 def test_outside_a_server_each_vote_publishes(broadcasts):

@@ -20,7 +20,6 @@ class Command(BaseCommand):
     def handle(self, *args, interval, once, **options):
         while True:
             started = time.monotonic()
-            close_old_connections()
             try:
                 closed = services.polls_close_due()
             except Exception as exc:  # the loop outlives a database hiccup
@@ -30,4 +29,6 @@ class Command(BaseCommand):
                     self.stdout.write(f"polls_loop: closed {closed} poll(s)")
             if once:
                 return
+            # Between sweeps, as between requests: drop a broken or expired connection.
+            close_old_connections()
             time.sleep(max(0.1, interval - (time.monotonic() - started)))
