@@ -5,22 +5,60 @@ Services call these after their transaction commits (``transaction.on_commit``),
 so nobody sees what was rolled back. A failed publish is logged, never raised:
 what was stored stays stored, and clients catch up from storage.
 """
+import asyncio
 import logging
+import os
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 from . import wire
 
 logger = logging.getLogger(__name__)
 
+# Publishes handed to the server's event loop and not finished yet (a task
+# needs a strong reference until it is done).
+_in_flight: set[asyncio.Task] = set()
+
 
 def publish(event_id: int, message: dict) -> None:
+    """
+    Send ``message`` to the room's group. Inside the server (a service running
+    in the database thread) the publish is handed to the event loop and this
+    returns at once: the database thread never waits on the network or on a
+    busy loop. Elsewhere (Celery, commands) it is sent before returning.
+    """
     message = {**message, "event": event_id}
+    group = wire.room_group(event_id)
+    loop = server_loop()
+    if loop is not None:
+        loop.call_soon_threadsafe(_schedule, group, message)
+        return
     try:
-        async_to_sync(get_channel_layer().group_send)(wire.room_group(event_id), message)
+        async_to_sync(get_channel_layer().group_send)(group, message)
     except Exception:
         logger.exception("publish to event %s failed", event_id)
+
+
+def server_loop():
+    """The running event loop this sync thread works for, if it is one of asgiref's."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+def _schedule(group: str, message: dict) -> None:
+    task = asyncio.get_running_loop().create_task(_send(group, message))
+    _in_flight.add(task)
+    task.add_done_callback(_in_flight.discard)
+
+
+async def _send(group: str, message: dict) -> None:
+    try:
+        await get_channel_layer().group_send(group, message)
+    except Exception:
+        logger.exception("publish to %s failed", group)
 
 
 def publish_danmaku(event_id: int, item: dict) -> None:

@@ -37,6 +37,8 @@ EMPTY_ROOM_GRACE_S = 30
 # How long a process trusts its copy of an event (status, clock) before
 # reading it again; a surge of joins then costs no query per socket.
 EVENT_CACHE_S = 2.0
+# Sockets written between two yields to the event loop during a flush.
+WRITE_SLICE = 256
 # A peer process whose presence report is older than this is not counted.
 PRESENCE_STALE_FACTOR = 3
 
@@ -78,6 +80,8 @@ class RoomHub:
         self.max_connections = settings.ROOM_MAX_CONNECTIONS
         self.connections = 0
         self._events: dict[str, tuple[object, float]] = {}
+        self._snapshots: dict[int, tuple[dict, float]] = {}
+        self._changes: dict[int, int] = {}
         self._started = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         # A client this far behind gets no danmaku until it catches up; one
@@ -131,6 +135,23 @@ class RoomHub:
         if event is not None:
             self._events[slug] = (event, now)
         return event
+
+    async def snapshot_for(self, event) -> dict:
+        """
+        The room state a joiner's ``hello`` carries (stats, moments, poll,
+        summary), read at most every EVENT_CACHE_S per process and dropped as
+        soon as the room publishes a change: a surge of joins costs one query
+        per room, not one per socket.
+        """
+        cached = self._snapshots.get(event.pk)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < EVENT_CACHE_S:
+            return cached[0]
+        changes = self._changes.get(event.pk, 0)
+        snapshot = await database_sync_to_async(services.room_snapshot)(event=event)
+        if self._changes.get(event.pk, 0) == changes:  # no change arrived while it was read
+            self._snapshots[event.pk] = (snapshot, now)
+        return snapshot
 
     def admit(self) -> bool:
         """Take a connection slot, unless this process is full."""
@@ -229,6 +250,9 @@ class RoomHub:
             room.pending_user.append((message["user"], message["frame"]))
         elif kind == wire.LAYER_FRAME:
             room.pending_frames[message["key"]] = message["frame"]
+            # The room changed (stats, poll, summary, ...): joiners need a fresh snapshot.
+            self._snapshots.pop(room.event_id, None)
+            self._changes[room.event_id] = self._changes.get(room.event_id, 0) + 1
         elif kind == wire.LAYER_PRESENCE:
             room.peer_counts[message["process"]] = (message["count"], time.monotonic())
 
@@ -315,7 +339,10 @@ class RoomHub:
         data = text.encode()
         message = None
         sent = 0
-        for sock in list(sockets):
+        for index, sock in enumerate(list(sockets)):
+            if index and index % WRITE_SLICE == 0:
+                # Let posts, joins and layer messages in between slices of a big room.
+                await asyncio.sleep(0)
             protocol = sock.protocol
             try:
                 if protocol is not None:

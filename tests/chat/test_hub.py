@@ -155,3 +155,25 @@ async def test_recent_since_needs_the_last_seen_id(hub):
     assert [i["id"] for i in hub.recent_since(1, 10)] == [20, 30]
     assert hub.recent_since(1, 30) == []
     assert hub.recent_since(1, 15) is None  # not seen here: ask the database
+
+
+@pytest.mark.django_db
+async def test_joiners_share_a_snapshot_until_the_room_changes(hub, monkeypatch):
+    """A surge of joins reads the room state once; a published change makes the next joiner read it again."""
+    from types import SimpleNamespace
+
+    from chat import services
+
+    reads = []
+
+    def room_snapshot(*, event):
+        reads.append(event.pk)
+        return {"stats": {"n": len(reads)}, "poll": None, "summary": None, "moments": []}
+
+    monkeypatch.setattr(services, "room_snapshot", room_snapshot)
+    event = SimpleNamespace(pk=1)
+    await joined(hub, Recorder())
+    first = [await hub.snapshot_for(event) for _ in range(5)]
+    assert reads == [1] and all(s["stats"] == {"n": 1} for s in first)
+    hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "stats", "frame": {"type": "stats", "stats": {}}})
+    assert (await hub.snapshot_for(event))["stats"] == {"n": 2}
