@@ -45,6 +45,9 @@ def page_config(request, event: Event) -> dict:
             "danmaku": reverse("api-danmaku", args=[event.slug]),
             "density": reverse("api-danmaku-density", args=[event.slug]),
             "summaries": reverse("api-summaries", args=[event.slug]),
+            # The panels' reads (static/js/panels/): launched polls with my_vote, and key moments.
+            "polls": reverse("api-event-polls", args=[event.slug]),
+            "moments": reverse("api-moments", args=[event.slug]),
             "login": reverse("login"),
             "guest": reverse("guest"),
         },

@@ -167,7 +167,14 @@ async function main() {
       setText(face.kicker, media.paused ? (ended ? 'End of replay' : 'Replay · paused') : `Replay${media.playbackRate !== 1 ? ` · ${media.playbackRate}×` : ''}`);
     }
     graph.setPlayhead(now);
+    // Key moments and polls on the timeline follow the playhead (static/js/panels/replay-timeline.js).
+    document.dispatchEvent(new CustomEvent('companion:playhead', { detail: { media_ms: now, duration_ms: duration } }));
   }
+  document.addEventListener('companion:seek', ({ detail }) => {
+    if (!detail || !Number.isFinite(detail.media_ms) || event.started_at_ms == null) return;
+    seek(detail.media_ms);
+    detail.handled = true;
+  });
 
   let lastPrune = performance.now();
   function tick() {

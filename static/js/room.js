@@ -13,6 +13,7 @@ import { ViewerSettings, settingsPanel } from './settings.js';
 import { RoomSocket } from './socket.js';
 import { DanmakuStage } from './stage.js';
 import { loadDanmaku } from './vendor.js';
+import { PANEL_REF_PREFIX } from './panels/bus.js';
 import { WindowLoader } from './windows.js';
 
 // Behind the live edge by more than this, a viewer is "behind live".
@@ -130,6 +131,8 @@ async function main() {
     ack: (frame) => composer?.handleAck(frame),
     error(frame) {
       if (composer?.handleError(frame)) return;
+      // Answers to a side panel's message (a poll vote) are the panel's to show.
+      if (typeof frame.ref === 'string' && frame.ref.startsWith(PANEL_REF_PREFIX)) return;
       if (frame.code === 'rate_limited') return;
       notices.show({ level: 'error', code: `error-${frame.code}`, message: describeError(frame.code, frame, config.limits) });
     },
@@ -144,6 +147,21 @@ async function main() {
     document.dispatchEvent(new CustomEvent('companion:frame', { detail: frame }));
   });
   socket.start();
+  // Side panels send over this socket (a poll vote) and move the stage (a key moment): static/js/panels/bus.js.
+  document.addEventListener('companion:send', ({ detail }) => {
+    if (detail?.frame) detail.sent = socket.send(detail.frame);
+  });
+  document.addEventListener('companion:seek', ({ detail }) => {
+    if (!detail || !Number.isFinite(detail.media_ms) || event.status === 'scheduled') return;
+    if (video) {
+      if (!(video.seekable && video.seekable.length)) return;
+      video.currentTime = detail.media_ms / 1000;
+    } else {
+      clock.seek(detail.media_ms);
+    }
+    detail.handled = true;
+    renderTransport();
+  });
 
   function applyEvent(next) {
     event = { ...event, ...next };
