@@ -111,3 +111,12 @@ def other_process_layer(redis_url):
         hosts=[{"address": redis_url, "socket_timeout": None, "max_connections": 100}],
         prefix=settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """
+    Browser tests run last: Playwright's sync API keeps an event loop running in
+    the main thread while its session-wide browser lives, and async tests that
+    come after it could not start their own.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
