@@ -67,7 +67,8 @@ class PollOption(models.Model):
 class Vote(models.Model):
     """One account's answer to one poll. The database, not the client, enforces once."""
 
-    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    # No index of its own: the two below start with the poll.
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes", db_index=False)
     option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

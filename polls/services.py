@@ -7,9 +7,10 @@ the room on commit: a ``poll`` frame on launch and close, and live tallies a
 few times a second while votes pour in (polls/tally.py), never one per vote.
 
 Exactly once: ``Vote`` has a unique (poll, user) constraint, so a second vote
-fails in the database whatever the client does. A vote takes a shared lock on
-its poll's row and a close takes an exclusive one, so a vote either commits
-before the close (and is in the final tally) or sees the poll closed.
+fails in the database whatever the client does. Votes hold a shared lock on
+their poll's votes and a close an exclusive one (``_votes_lock``), so a vote
+either commits before the close (and is in the final tally) or sees the poll
+closed.
 """
 from dataclasses import dataclass
 from datetime import timedelta
@@ -158,7 +159,7 @@ def poll_launch(*, poll: Poll, by) -> Poll:
     producer_check(by)
     try:
         with transaction.atomic():
-            poll = Poll.objects.select_for_update().get(pk=poll.pk)
+            poll = Poll.objects.select_for_update(no_key=True).get(pk=poll.pk)
             event = Event.objects.get(pk=poll.event_id)
             if poll.status not in (Status.DRAFT, Status.QUEUED):
                 raise ServiceError("poll_launched", "This poll has been launched already.")
@@ -167,9 +168,9 @@ def poll_launch(*, poll: Poll, by) -> Poll:
             if not MIN_OPTIONS <= poll.options.count() <= MAX_OPTIONS:
                 raise _invalid("invalid_options", "options", f"A poll has {MIN_OPTIONS} to {MAX_OPTIONS} options.")
             now = timezone.now()
-            for other in Poll.objects.select_for_update().filter(event=event, status=Status.OPEN):
+            for other in Poll.objects.select_for_update(no_key=True).filter(event=event, status=Status.OPEN):
                 if other.closes_at and other.closes_at <= now:
-                    _close(other, now)  # its time is up; the sweep has not got to it yet
+                    _close(other)  # its time is up; the sweep has not got to it yet
                 else:
                     raise ServiceError("poll_already_open", "Another poll is open; close it first.", poll=other.pk)
             poll.status, poll.opens_at = Status.OPEN, now
@@ -195,22 +196,22 @@ def poll_close(*, poll: Poll, by) -> Poll:
     """Close an open poll now (a producer's early close). Closing a closed poll changes nothing."""
     producer_check(by)
     with transaction.atomic():
-        poll = Poll.objects.select_for_update().get(pk=poll.pk)
+        poll = Poll.objects.select_for_update(no_key=True).get(pk=poll.pk)
         if poll.status in (Status.DRAFT, Status.QUEUED):
             raise ServiceError("poll_not_open", "This poll has not been launched.")
         if poll.status == Status.OPEN:
-            _close(poll, timezone.now())
+            _close(poll)
     return poll
 
 
 def poll_close_due(*, poll_id: int) -> bool:
     """Close the poll if its time is up (the timer task; idempotent). True if this call closed it."""
     with transaction.atomic():
-        poll = Poll.objects.select_for_update().filter(pk=poll_id, status=Status.OPEN).first()
+        poll = Poll.objects.select_for_update(no_key=True).filter(pk=poll_id, status=Status.OPEN).first()
         now = timezone.now()
         if poll is None or poll.closes_at is None or poll.closes_at > now:
             return False
-        _close(poll, now)
+        _close(poll)
     return True
 
 
@@ -222,14 +223,16 @@ def polls_close_due() -> int:
 
 def polls_close_open(*, event: Event) -> None:
     """Close the event's open poll (the event ended). Call inside the caller's transaction."""
+    for poll in Poll.objects.select_for_update(no_key=True).filter(event=event, status=Status.OPEN):
+        _close(poll)
+
+
+def _close(poll: Poll) -> None:
+    # Wait for the votes in flight; votes sent from now on wait for this close
+    # and then see the poll closed: the final tally is exact. (Callers lock the
+    # row FOR NO KEY UPDATE: a vote's foreign-key check must not wait on it.)
+    _votes_lock(connection, [poll.pk], exclusive=True)
     now = timezone.now()
-    for poll in Poll.objects.select_for_update().filter(event=event, status=Status.OPEN):
-        _close(poll, now)
-
-
-def _close(poll: Poll, now) -> None:
-    # The exclusive row lock (select_for_update) waited for votes in flight:
-    # from here on every vote sees the poll closed, so the final tally is exact.
     poll.status, poll.closed_at = Status.CLOSED, now
     poll.closes_at = min(poll.closes_at or now, now)
     poll.save(update_fields=["status", "closed_at", "closes_at"])
@@ -323,8 +326,9 @@ def _votes_insert(ballots: list[Ballot], *, now) -> dict[int, int]:
     The votes in one statement (PostgreSQL), each inserted only if its poll is
     open, its time is not up, the option is one of the poll's (and the poll is
     of the ballot's event); once per account by the unique constraint. The
-    polls' rows are share-locked meanwhile: votes do not wait for each other,
-    a close waits for them all, and votes that waited see the close.
+    statement runs under the shared votes lock (``_votes_lock``): votes do not
+    wait for each other, a close waits for them all, and votes that waited for
+    a close see it.
     Returns {index in ``ballots``: vote id} of the inserted ones.
     """
     vote, poll, option = Vote._meta.db_table, Poll._meta.db_table, PollOption._meta.db_table
@@ -344,7 +348,6 @@ def _votes_insert(ballots: list[Ballot], *, now) -> dict[int, int]:
         ), open_poll AS (
             SELECT id, event_id FROM {poll}
             WHERE id = ANY(%(poll_ids)s) AND status = 'open' AND closes_at > %(now)s
-            FOR SHARE
         ), chosen AS (
             -- A valid ballot per account and poll: the first one sent.
             SELECT DISTINCT ON (b.poll_id, b.user_id) b.ord, b.poll_id, b.option_id, b.user_id
@@ -360,9 +363,33 @@ def _votes_insert(ballots: list[Ballot], *, now) -> dict[int, int]:
         )
         SELECT c.ord, i.id FROM chosen c JOIN inserted i ON i.poll_id = c.poll_id AND i.user_id = c.user_id
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+    with transaction.atomic():
+        _votes_lock(connection, params["poll_ids"], exclusive=False)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return dict(cursor.fetchall())
+
+
+# Advisory lock space of polls (PostgreSQL): (this class, poll id).
+VOTES_LOCK_CLASS = 0x706F6C6C  # "poll"
+
+
+def _votes_lock(conn, poll_ids: list[int], *, exclusive: bool) -> None:
+    """
+    On PostgreSQL, a transaction-long lock on the polls' votes: shared by every
+    vote batch, exclusive for a close. The lock manager queues fairly, so a
+    close is not starved by a stream of votes (row share locks would let it
+    starve), and the insert that follows the shared lock reads the poll anew.
+    SQLite needs none: its writers are serialised.
+    """
+    if conn.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {function}(%s, (k %% 2147483647)::int) FROM unnest(%s::bigint[]) AS k ORDER BY k",
+            [VOTES_LOCK_CLASS, sorted(poll_ids)],
+        )
 
 
 def _vote_refusal(ballot: Ballot) -> ServiceError | None:
@@ -396,7 +423,7 @@ def poll_get(*, poll_id: int, producer: bool = False) -> Poll:
 def poll_counts(*, poll_ids: list[int]) -> dict[int, dict[int, int]]:
     """Votes per option, ``{poll_id: {option_id: n}}``: a grouped count over the tally index."""
     counts: dict[int, dict[int, int]] = {pk: {} for pk in poll_ids}
-    rows = Vote.objects.filter(poll_id__in=poll_ids).values_list("poll_id", "option_id").annotate(n=Count("id")).order_by()
+    rows = Vote.objects.filter(poll_id__in=poll_ids).values_list("poll_id", "option_id").annotate(n=Count("*")).order_by()
     for poll_id, option_id, n in rows:
         counts[poll_id][option_id] = n
     return counts
