@@ -12,10 +12,13 @@ their poll's votes and a close an exclusive one (``_votes_lock``), so a vote
 either commits before the close (and is in the final tally) or sees the poll
 closed.
 """
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils import timezone
@@ -500,15 +503,25 @@ def poll_for_room(*, event: Event) -> dict | None:
     return poll_payload(poll) if poll else None
 
 
-def poll_broadcast(*, poll_id: int, tally: bool = False) -> None:
+def poll_broadcast(*, poll_id: int, tally: bool = False) -> bool:
     """
     Publish the poll as viewers see it now (a ``poll`` frame; each hub sends
     the latest per tick). A ``tally`` (new votes) of a poll whose results are
-    hidden until closing changes nothing viewers see, and is not sent.
+    hidden until closing changes nothing viewers see, and is not sent; nor is
+    one within POLL_TALLY_MS of another process's (the shared cache keeps the
+    time), so that every viewer gets a few tallies a second however many
+    processes take votes. False: not sent, try again later.
     """
     poll = Poll.objects.filter(pk=poll_id).first()
     if poll is None:
-        return
-    if tally and poll.status == Status.OPEN and poll.results_visibility == Poll.Visibility.AFTER_CLOSE:
-        return
+        return True
+    if tally:
+        if poll.status == Status.OPEN and poll.results_visibility == Poll.Visibility.AFTER_CLOSE:
+            return True
+        key, now = f"polls:tally:{poll.pk}", time.time()
+        last = cache.get(key)
+        if last is not None and now - last < settings.POLL_TALLY_MS / 1000 * 0.9:
+            return False
+        cache.set(key, now, timeout=60)
     broadcast.publish_frame(poll.event_id, f"{wire.POLL}.{poll.pk}", wire.poll_frame(poll_payload(poll)))
+    return True

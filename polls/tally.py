@@ -7,7 +7,9 @@ POLL_TALLY_MS only mark it, and the pump publishes it once at the end of
 that interval, with counts read from the database then (a grouped count over
 an index: exact, and cheap at this rate). Each process's hub then sends the
 latest frame per tick, so a viewer gets at most one poll frame per tick. A
-vote's database thread hands its mark to the loop without waiting.
+vote's database thread hands its mark to the loop without waiting. Processes
+share the time of a poll's last tally (the cache), so the whole site sends
+about one tally per interval, not one per process.
 
 Outside a server (a management command, a Celery worker, a sync test) no
 pump's loop is running; the loop that ``async_to_sync`` makes ends with the
@@ -71,8 +73,12 @@ class TallyPump:
         from . import services
 
         try:
-            await database_sync_to_async(services.poll_broadcast)(poll_id=poll_id, tally=True)
-            self.published += 1
+            sent = await database_sync_to_async(services.poll_broadcast)(poll_id=poll_id, tally=True)
+            if sent is False:
+                # Another process published it a moment ago: ours goes at the next interval.
+                self.dirty.add(poll_id)
+            else:
+                self.published += 1
         except Exception:
             logger.exception("tally: publishing poll %s failed", poll_id)
 

@@ -59,3 +59,39 @@ def test_outside_a_server_each_vote_publishes(broadcasts):
 
 async def test_one_pump_per_event_loop():
     assert tally.get_pump() is tally.get_pump()
+
+
+def test_processes_share_the_interval_through_the_cache(open_poll, monkeypatch, settings):
+    """A tally within POLL_TALLY_MS of another (any process's) is not sent; a launch or close always is."""
+    from chat import broadcast
+
+    settings.POLL_TALLY_MS = 200
+    sent = []
+    monkeypatch.setattr(broadcast, "publish_frame", lambda event_id, key, frame: sent.append(frame["poll"]["status"]))
+    assert services.poll_broadcast(poll_id=open_poll.pk, tally=True) is True
+    assert services.poll_broadcast(poll_id=open_poll.pk, tally=True) is False
+    assert services.poll_broadcast(poll_id=open_poll.pk) is True
+    import time
+
+    time.sleep(0.2)
+    assert services.poll_broadcast(poll_id=open_poll.pk, tally=True) is True
+    assert sent == ["open", "open", "open"]
+
+
+async def test_a_tally_another_process_just_sent_goes_at_the_next_interval(monkeypatch, settings):
+    settings.POLL_TALLY_MS = 100
+    answers = iter([False, True])
+    sent = []
+
+    def broadcast(*, poll_id, tally=False):
+        answer = next(answers)
+        if answer:
+            sent.append(poll_id)
+        return answer
+
+    monkeypatch.setattr(services, "poll_broadcast", broadcast)
+    pump = tally.get_pump()
+    await pump.touch(4)
+    assert sent == []
+    await asyncio.sleep(0.15)
+    assert sent == [4]
