@@ -11,10 +11,6 @@ from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, Val
 from chat.models import Comment
 
 
-# Key moments a summary may draw on (the earliest first; the prompt's budget trims further).
-MAX_MOMENTS = 200
-
-
 def event_facts(event) -> dict:
     """
     The event's current facts, as plain JSON-able data::
@@ -37,17 +33,9 @@ def event_facts(event) -> dict:
     Either of ``scoreboard`` and ``standings`` may be missing; every string is
     producer data (trusted, but still quoted as data in prompts).
     """
-    from events.models import KeyMoment
-    from events.services import stats_current
+    from events.services import event_facts as producers_facts
 
-    snapshot = stats_current(event=event)
-    moments = KeyMoment.objects.filter(event=event).order_by("media_ms", "id")[:MAX_MOMENTS]
-    return {
-        "stats": dict(snapshot.document) if snapshot else None,
-        "moments": [
-            {"media_ms": m.media_ms, "kind": m.kind, "title": m.title, "detail": m.detail} for m in moments
-        ],
-    }
+    return producers_facts(event=event)
 
 
 def last_comment_id(event) -> int:
