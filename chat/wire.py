@@ -27,8 +27,7 @@ ERROR = "error"
 # Message types, client to server.
 DANMAKU_POST = "danmaku.post"
 POLL_VOTE = "poll.vote"
-PING = "ping"
-CLIENT_TYPES = (DANMAKU_POST, POLL_VOTE, PING)
+CLIENT_TYPES = (DANMAKU_POST, POLL_VOTE)
 
 
 def room_group(event_id: int) -> str:
