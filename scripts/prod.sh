@@ -56,7 +56,9 @@ $PY manage.py seed_demo
 upstreams=""
 for i in $(seq 0 $((WORKERS - 1))); do
     port=$((BASE + i))
-    .venv/bin/daphne -b 127.0.0.1 -p "$port" --proxy-headers --websocket-max-message-size 65536 \
+    # A listen backlog above Twisted's default 50, which a connection surge overflows.
+    .venv/bin/daphne -e "tcp:port=$port:interface=127.0.0.1:backlog=1024" --proxy-headers \
+        --websocket-max-message-size 65536 \
         companion.asgi:application >"$VAR/daphne-$port.log" 2>&1 &
     pids+=("$!")
     upstreams="$upstreams        server 127.0.0.1:$port max_fails=0;
