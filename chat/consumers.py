@@ -2,7 +2,6 @@
 The live room's socket. Thin: it parses frames, calls services, and registers
 with the process hub, which delivers everything broadcast to the room.
 """
-import json
 import logging
 import random
 import time
@@ -24,7 +23,6 @@ logger = logging.getLogger(__name__)
 # Any client message, valid or not, counts against this per-socket budget.
 MESSAGES_PER_SECOND = 10
 MESSAGE_BURST = 20
-MAX_REF_LENGTH = 64
 # RFC 6455 close code 1013, "Try Again Later", and the pause a client is told to take.
 CLOSE_TRY_AGAIN_LATER = 1013
 BUSY_RETRY_MS = (2000, 10000)
@@ -125,26 +123,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         if self.event is None:
             return
-        if bytes_data is not None:
-            await self.fail(None, ServiceError("binary_not_supported", "Send JSON text frames."))
-            return
-        if len(text_data) > settings.WS_MAX_MESSAGE_BYTES:
-            await self.fail(
-                None, ServiceError("message_too_large", f"Messages are at most {settings.WS_MAX_MESSAGE_BYTES} bytes.")
-            )
-            return
         try:
-            message = json.loads(text_data)
-        except ValueError:
-            await self.fail(None, ServiceError("invalid_json", "That was not valid JSON."))
-            return
-        if not isinstance(message, dict):
-            await self.fail(None, ServiceError("invalid_message", "Send a JSON object with a type."))
+            message = wire.parse_client_message(text_data, bytes_data, max_bytes=settings.WS_MAX_MESSAGE_BYTES)
+        except ServiceError as error:
+            await self.fail(None, error)
             return
         ref = message.get("ref")
-        if ref is not None and not (isinstance(ref, str | int) and not isinstance(ref, bool) and len(str(ref)) <= MAX_REF_LENGTH):
-            await self.fail(None, ServiceError("invalid_message", "ref must be a short string or number.", field="ref"))
-            return
         kind = message.get("type")
         handler = {wire.DANMAKU_POST: self.post_danmaku, wire.POLL_VOTE: self.vote_poll}.get(kind) if isinstance(kind, str) else None
         if handler is None:

@@ -30,6 +30,34 @@ POLL_VOTE = "poll.vote"
 CLIENT_TYPES = (DANMAKU_POST, POLL_VOTE)
 
 
+MAX_REF_LENGTH = 64
+
+
+def parse_client_message(text_data: str | None, bytes_data: bytes | None, *, max_bytes: int) -> dict:
+    """
+    A client's frame as a JSON object with a valid ``ref``, or the ServiceError
+    that says what is wrong with it (every socket answers these the same way).
+    """
+    from companion.errors import ServiceError
+
+    if bytes_data is not None or text_data is None:
+        raise ServiceError("binary_not_supported", "Send JSON text frames.")
+    if len(text_data) > max_bytes:
+        raise ServiceError("message_too_large", f"Messages are at most {max_bytes} bytes.")
+    try:
+        message = json.loads(text_data)
+    except ValueError:
+        raise ServiceError("invalid_json", "That was not valid JSON.") from None
+    if not isinstance(message, dict):
+        raise ServiceError("invalid_message", "Send a JSON object with a type.")
+    ref = message.get("ref")
+    if ref is not None and not (
+        isinstance(ref, str | int) and not isinstance(ref, bool) and len(str(ref)) <= MAX_REF_LENGTH
+    ):
+        raise ServiceError("invalid_message", "ref must be a short string or number.", field="ref")
+    return message
+
+
 def room_group(event_id: int) -> str:
     """Channel-layer group of an event's room (group names allow [A-Za-z0-9-_.])."""
     return f"event-{event_id}"

@@ -9,7 +9,6 @@ a moderator removed from the group mid-show loses the socket's powers at once.
 Few moderators watch an event, so this is a plain Channels consumer with its
 own layer channel, unlike the viewers' hub.
 """
-import json
 import logging
 from datetime import timedelta
 
@@ -30,7 +29,6 @@ from .roles import is_moderator
 logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
-MAX_REF_LENGTH = 64
 # Held comments shown on opening, besides the latest ones.
 HELD_BACKLOG = 200
 
@@ -99,20 +97,12 @@ class ModerationConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.event is None:
             return
-        if text_data is None or len(text_data) > settings.WS_MAX_MESSAGE_BYTES:
-            await self.fail(None, ServiceError("invalid_message", "Send JSON text frames."))
-            return
         try:
-            message = json.loads(text_data)
-        except ValueError:
-            await self.fail(None, ServiceError("invalid_json", "That was not valid JSON."))
-            return
-        if not isinstance(message, dict):
-            await self.fail(None, ServiceError("invalid_message", "Send a JSON object with a type."))
+            message = wire.parse_client_message(text_data, bytes_data, max_bytes=settings.WS_MAX_MESSAGE_BYTES)
+        except ServiceError as error:
+            await self.fail(None, error)
             return
         ref = message.get("ref")
-        if ref is not None and not (isinstance(ref, str | int) and not isinstance(ref, bool) and len(str(ref)) <= MAX_REF_LENGTH):
-            ref = None
         kind = message.get("type")
         handler = self.ACTIONS.get(kind) if isinstance(kind, str) else None
         if handler is None:
