@@ -25,7 +25,7 @@ export class Composer {
     this.limits = limits;
     this.maxLength = Number(limits.max_length) || 100;
     this.onAck = onAck;
-    this.pending = new Map(); // ref -> timer
+    this.pending = new Map(); // ref -> { timer, text }
     this.serial = 0;
     this.blockedUntil = 0;
     this.disabledReason = null;
@@ -58,9 +58,13 @@ export class Composer {
     this.updateCounter();
   }
 
+  /** The box's text as the server counts it: trimmed, whitespace collapsed. */
+  text() {
+    return this.input.value.trim().split(/\s+/).join(' ');
+  }
+
   length() {
-    // Count what the server counts: code points, after collapsing whitespace.
-    return [...this.input.value.trim().split(/\s+/).join(' ')].length;
+    return [...this.text()].length;
   }
 
   updateCounter() {
@@ -99,7 +103,7 @@ export class Composer {
 
   submit() {
     if (this.disabledReason) return;
-    const text = this.input.value.trim().split(/\s+/).join(' ');
+    const text = this.text();
     if (!text) return this.say(describeError('text_empty'));
     if ([...text].length > this.maxLength) return this.say(describeError('text_too_long', {}, this.limits));
     if (Date.now() < this.blockedUntil) {
@@ -118,22 +122,24 @@ export class Composer {
     });
     if (!sent) return this.say(describeError('not_connected'));
     this.say('Sending…', 'info');
-    this.pending.set(
-      ref,
-      setTimeout(() => {
-        if (this.pending.delete(ref)) this.say(describeError('no_answer'));
-      }, ACK_TIMEOUT_MS),
-    );
+    const timer = setTimeout(() => {
+      if (this.pending.delete(ref)) this.say(describeError('no_answer'));
+    }, ACK_TIMEOUT_MS);
+    this.pending.set(ref, { timer, text });
   }
 
   /** An `ack` frame: true when it answered one of ours. */
   handleAck(frame) {
-    const timer = this.pending.get(frame.ref);
-    if (timer === undefined) return false;
-    clearTimeout(timer);
+    const sent = this.pending.get(frame.ref);
+    if (sent === undefined) return false;
+    clearTimeout(sent.timer);
     this.pending.delete(frame.ref);
-    this.input.value = '';
-    this.updateCounter();
+    // Empty the box only if it still holds what was sent: a viewer who typed
+    // the next comment while this one was in flight keeps what they typed.
+    if (this.text() === sent.text) {
+      this.input.value = '';
+      this.updateCounter();
+    }
     if (frame.status === 'held') {
       // Stored, but nobody sees it (its author included) until a moderator approves it.
       this.say('Your comment is waiting for a moderator.', 'info');
@@ -154,7 +160,7 @@ export class Composer {
   handleError(frame) {
     const ours = frame.ref != null && this.pending.has(frame.ref);
     if (ours) {
-      clearTimeout(this.pending.get(frame.ref));
+      clearTimeout(this.pending.get(frame.ref).timer);
       this.pending.delete(frame.ref);
     } else if (frame.ref != null || frame.code !== 'rate_limited') {
       return false;
@@ -174,7 +180,7 @@ export class Composer {
   /** The socket dropped: what was in flight may or may not have been stored. */
   connectionLost() {
     if (!this.pending.size) return;
-    for (const timer of this.pending.values()) clearTimeout(timer);
+    for (const { timer } of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
     this.say('The connection dropped before the server answered. Check the comments, then send again if needed.');
   }

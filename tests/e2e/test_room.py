@@ -1,4 +1,5 @@
 """The live room in a real browser: guests, flying comments, safety, sync, reconnect."""
+import json
 import re
 import uuid
 
@@ -173,6 +174,47 @@ def test_duplicates_merge_retractions_hide_and_unknown_frames_are_ignored(guest,
     expect(flying(b, gone)).to_be_hidden()
     expect(logged(b, gone)).to_have_count(0)
     assert not b.errors
+
+
+def test_the_next_comment_typed_while_one_is_in_flight_is_kept(guest):
+    """An ack empties the box only if it still holds what was sent; newer typing survives it."""
+    page = guest("Quick")
+    held = []
+
+    def hold_acks(ws):
+        server = ws.connect_to_server()
+
+        def from_server(message):
+            if isinstance(message, str) and json.loads(message).get("type") == "ack" and not held:
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+        page.release_ack = lambda: ws.send(held[0])
+
+    page.route_web_socket(re.compile(r"/ws/events/"), hold_acks)
+    page.reload()
+    page.wait_for_selector('[data-conn][data-state="live"]')
+
+    first = unique("first thought")
+    second = unique("second thought")
+    send(page, first)
+    expect(page.locator("[data-composer-status]")).to_have_text("Sending…")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the server never acknowledged the first comment"
+    page.fill("#composer-text", second)
+    page.release_ack()
+    expect(flying(page, first)).to_have_count(1)
+    expect(page.locator("[data-composer-status]")).to_have_text("Sent.")
+    expect(page.locator("#composer-text")).to_have_value(second)
+
+    page.keyboard.press("Enter")
+    expect(flying(page, second)).to_have_count(1)
+    expect(page.locator("#composer-text")).to_have_value("")
 
 
 def test_server_errors_are_shown_in_words_next_to_the_box(guest):
