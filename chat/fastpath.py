@@ -1,15 +1,23 @@
 """
-Writing one pre-encoded frame to many Daphne sockets.
+Writing one pre-built WebSocket frame to many Daphne sockets.
 
 Through ASGI, every frame to every socket passes the session wrapper, Daphne's
-reply checks and a UTF-8 encode of the same text. The hub instead encodes a
-frame once and hands the bytes to each socket's WebSocket protocol directly.
+reply checks, a UTF-8 encode of the same text, autobahn's framing and Twisted's
+buffered write (which registers the socket with the selector and sends on the
+next loop turn). Server-to-client frames are not masked, so one frame's bytes
+serve every socket: the hub builds them once per tick (``text_frame``) and
+``write`` sends them straight to each socket, handing Twisted only what the
+kernel did not take. That is what asyncio's own transports do on write.
+
 It also reads how many bytes each socket has queued but not yet sent, so a
 slow client can be skipped for danmaku instead of buffering without bound.
 
 Outside Daphne (tests with WebsocketCommunicator, other servers) no protocol
-is found and the hub falls back to plain ASGI sends.
+is found and the hub falls back to plain ASGI sends. A transport that is not
+plain TCP (TLS terminated in Daphne) or a socket that negotiated compression
+goes through autobahn's ``sendMessage``.
 """
+import struct
 from functools import partial
 
 try:  # Daphne's protocol is autobahn's; its OPEN state is a class constant.
@@ -18,6 +26,11 @@ try:  # Daphne's protocol is autobahn's; its OPEN state is a class constant.
     STATE_OPEN = WebSocketProtocol.STATE_OPEN
 except ImportError:  # pragma: no cover
     STATE_OPEN = None
+
+try:
+    from twisted.internet.tcp import Server as PlainTCP
+except ImportError:  # pragma: no cover
+    PlainTCP = None
 
 
 def daphne_protocol(send):
@@ -37,3 +50,41 @@ def backlog(protocol) -> int:
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     except AttributeError:  # another transport: treat as never congested
         return 0
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One final, unmasked text frame (RFC 6455 section 5.2) carrying ``payload``."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+def write(protocol, frame: bytes, payload: bytes) -> None:
+    """
+    Send a frame built by ``text_frame(payload)`` on an open socket.
+
+    When nothing is queued ahead of it, the frame goes to the kernel now (one
+    ``send``); the rest, if the kernel took only part, is queued in Twisted's
+    transport behind it, exactly as if Twisted had written it. Order on the
+    wire is kept because the direct send happens only on an empty queue.
+    """
+    transport = protocol.transport
+    if transport.__class__ is not PlainTCP or transport.TLS or protocol._perMessageCompress is not None:
+        protocol.sendMessage(payload, False)
+        return
+    if transport.connected and not transport.disconnecting and backlog(protocol) == 0:
+        try:
+            sent = transport.socket.send(frame)
+        except OSError:
+            # Full (EAGAIN), or reset: Twisted queues it, or finds the reset
+            # on its own write and closes the connection.
+            sent = 0
+        if sent == len(frame):
+            return
+        frame = frame[sent:]
+    transport.write(frame)

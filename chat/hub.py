@@ -336,7 +336,8 @@ class RoomHub:
         Write one frame to many sockets. A ``droppable`` frame (danmaku) skips
         sockets whose client is not keeping up; others always go out.
         """
-        data = text.encode()
+        payload = text.encode()
+        frame = fastpath.text_frame(payload)
         message = None
         sent = 0
         for index, sock in enumerate(list(sockets)):
@@ -356,7 +357,7 @@ class RoomHub:
                     if droppable and queued > self.slow_skip_bytes:
                         self.frames_skipped_slow += 1
                         continue
-                    protocol.sendMessage(data, False)
+                    fastpath.write(protocol, frame, payload)
                 else:
                     message = message or {"type": "websocket.send", "text": text}
                     await sock.base_send(message)
