@@ -13,9 +13,10 @@ from django.conf import settings
 
 from companion.errors import ServiceError
 from polls import services as polls_services
-from polls.batch import get_batcher
+from polls.batch import get_batcher as vote_batcher
 
 from . import fastpath, services, wire
+from .batch import get_batcher as post_batcher
 from .hub import get_hub
 
 logger = logging.getLogger(__name__)
@@ -145,14 +146,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def post_danmaku(self, ref, message):
         draft = services.danmaku_parse(message)
         self.event = await self.hub.event_for(self.slug) or self.event  # status and clock, at most 2 s old
-        comment = await database_sync_to_async(services.danmaku_post)(event=self.event, author=self.user, draft=draft)
+        # Comments arriving together are stored together (chat/batch.py).
+        comment = await post_batcher().submit(services.Post(event=self.event, author=self.user, draft=draft))
         await self.send_frame(wire.ack_frame(ref=ref, id=comment.pk, item=wire.comment_payload(comment)))
 
     async def vote_poll(self, ref, message):
         poll_id, option_id = polls_services.poll_vote_parse(message)
         ballot = polls_services.Ballot(user=self.user, poll_id=poll_id, option_id=option_id, event_id=self.event.pk)
         # Votes arriving together are counted together (polls/batch.py).
-        vote = await get_batcher().vote(ballot)
+        vote = await vote_batcher().submit(ballot)
         await self.send_frame(wire.ack_frame(ref=ref, id=vote.pk))
 
     # --- outbound ------------------------------------------------------------------

@@ -97,6 +97,15 @@ def danmaku_check(*, event: Event, author, draft: DanmakuDraft) -> None:
         raise ServiceError("rate_limited", "You are posting too fast.", retry_after=retry_after)
 
 
+@dataclass(frozen=True)
+class Post:
+    """One ``danmaku.post``: who posts what, where."""
+
+    event: Event
+    author: object
+    draft: DanmakuDraft
+
+
 def danmaku_post(*, event: Event, author, draft: DanmakuDraft) -> Comment:
     """
     Store a comment and broadcast it to the room once the transaction commits.
@@ -104,25 +113,54 @@ def danmaku_post(*, event: Event, author, draft: DanmakuDraft) -> Comment:
     broadcast; the ack says ``held``) or reject it (stored for the record,
     then ``comment_rejected`` is raised).
     """
-    danmaku_check(event=event, author=author, draft=draft)
-    screening = moderation.post_screen(event=event, text=draft.text)
-    with transaction.atomic():
-        comment = Comment.objects.create(
-            event=event,
-            author=author,
+    [result] = danmaku_post_batch([Post(event=event, author=author, draft=draft)])
+    if isinstance(result, ServiceError):
+        raise result
+    return result
+
+
+def danmaku_post_batch(posts: list[Post]) -> list[Comment | ServiceError]:
+    """
+    Store many posts with ``danmaku_post``'s rules in one transaction and one
+    INSERT (the room socket's batcher, chat/batch.py): the stored Comment or
+    the ServiceError of each post, in order. Each visible comment is
+    broadcast after the commit; if the transaction fails, nothing is stored,
+    nothing is broadcast, and the error is raised for the whole batch.
+    """
+    results: list[Comment | ServiceError] = []
+    stored: list[tuple[Comment, moderation.Screening]] = []
+    for post in posts:
+        try:
+            danmaku_check(event=post.event, author=post.author, draft=post.draft)
+        except ServiceError as error:
+            results.append(error)
+            continue
+        screening = moderation.post_screen(event=post.event, text=post.draft.text)
+        comment = Comment(
+            event=post.event,
+            author=post.author,
             text=screening.text,
-            color=draft.color,
-            mode=draft.mode,
-            size=draft.size,
-            media_ms=draft.media_ms,
+            color=post.draft.color,
+            mode=post.draft.mode,
+            size=post.draft.size,
+            media_ms=post.draft.media_ms,
             status=screening.status,
         )
-        if comment.status == Comment.Status.VISIBLE:
-            transaction.on_commit(partial(broadcast.publish_danmaku, event.pk, wire.comment_payload(comment)))
-        moderation.post_screened(comment=comment, screening=screening)
-    if comment.status == Comment.Status.REJECTED:
-        raise ServiceError("comment_rejected", "This comment breaks the room's rules and was not posted.", id=comment.pk)
-    return comment
+        results.append(comment)
+        stored.append((comment, screening))
+    if stored:
+        with transaction.atomic():
+            Comment.objects.bulk_create([comment for comment, _ in stored])
+            for comment, screening in stored:
+                if comment.status == Comment.Status.VISIBLE:
+                    transaction.on_commit(partial(broadcast.publish_danmaku, comment.event_id, wire.comment_payload(comment)))
+                moderation.post_screened(comment=comment, screening=screening)
+    return [
+        ServiceError("comment_rejected", "This comment breaks the room's rules and was not posted.", id=result.pk)
+        if isinstance(result, Comment) and result.status == Comment.Status.REJECTED
+        else result
+        for result in results
+    ]
 
 
 def danmaku_catchup(*, event: Event, after_id: int) -> list[dict]:

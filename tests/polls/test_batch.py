@@ -37,9 +37,9 @@ async def test_votes_arriving_together_share_a_database_call(open_poll, make_use
     users = [await database_sync_to_async(make_user)() for _ in range(30)]
     option = await database_sync_to_async(lambda: open_poll.options.first().pk)()
     batcher = batch.get_batcher()
-    votes = await asyncio.gather(*(batcher.vote(Ballot(user=u, poll_id=open_poll.pk, option_id=option)) for u in users))
+    votes = await asyncio.gather(*(batcher.submit(Ballot(user=u, poll_id=open_poll.pk, option_id=option)) for u in users))
     assert len({v.pk for v in votes}) == 30
     assert batcher.batches < 30
     with pytest.raises(ServiceError) as excinfo:
-        await batcher.vote(Ballot(user=users[0], poll_id=open_poll.pk, option_id=option))
+        await batcher.submit(Ballot(user=users[0], poll_id=open_poll.pk, option_id=option))
     assert excinfo.value.code == "already_voted"
