@@ -38,9 +38,6 @@ logger = logging.getLogger(__name__)
 
 NOTICE_KEY = "notice:summary"
 STALE_MESSAGE = "The summary service is not answering; the summary shown may be out of date."
-# A process reuses the latest summary it read for a room this long (the connect path).
-SNAPSHOT_CACHE_SECONDS = 2.0
-_snapshots: dict[tuple, tuple[float, dict | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -85,22 +82,13 @@ def summaries_stale() -> bool:
 def summary_snapshot(*, event: Event, lang: str | None = None) -> dict | None:
     """
     The latest summary payload of ``event`` in ``lang`` (default: its first
-    language), for a joining viewer's ``hello``; read at most every
-    SNAPSHOT_CACHE_SECONDS per process, so a surge of joins costs no query each.
+    language), for a joining viewer's ``hello``. Not cached here: the room hub
+    caches the whole snapshot per room and drops it when a summary is published.
     """
     langs = summary_languages(event)
     lang = lang if lang in langs else langs[0]
-    key = (event.pk, event.created_at, lang)
-    now = time.monotonic()
-    cached = _snapshots.get(key)
-    if cached is not None and now - cached[0] < SNAPSHOT_CACHE_SECONDS:
-        return cached[1]
     summary = summary_latest(event=event, lang=lang)
-    payload = wire.summary_payload(summary, stale=summaries_stale()) if summary else None
-    if len(_snapshots) > 10_000:
-        _snapshots.clear()
-    _snapshots[key] = (now, payload)
-    return payload
+    return wire.summary_payload(summary, stale=summaries_stale()) if summary else None
 
 
 # --- writing -----------------------------------------------------------------------

@@ -135,13 +135,6 @@ def published(monkeypatch):
     return frames
 
 
-@pytest.fixture(autouse=True)
-def fresh_snapshots():
-    services._snapshots.clear()
-    yield
-    services._snapshots.clear()
-
-
 @pytest.fixture
 def comment(viewer):
     def make(event, text, media_ms=1000, status=Comment.Status.VISIBLE, author=None):

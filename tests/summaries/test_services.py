@@ -220,7 +220,6 @@ def test_the_hello_snapshot_says_stale_while_the_provider_is_down(live_event, co
 
     for _ in range(settings.SUMMARY_BREAKER_FAILURES):
         breaker.record_failure(get_provider().breaker_key)
-    services._snapshots.clear()
     assert chat_services.room_snapshot(event=live_event)["summary"]["stale"] is True
 
 
@@ -234,7 +233,6 @@ def test_room_snapshot_has_the_latest_summary_in_the_asked_language(live_event, 
     comment(live_event, "hi")
     zh = generate(live_event, lang="zh", window="a").summary
     en = generate(live_event, lang="en", window="a").summary
-    services._snapshots.clear()
     assert chat_services.room_snapshot(event=live_event)["summary"]["id"] == zh.pk  # the first language
     assert chat_services.room_snapshot(event=live_event, lang="en")["summary"]["id"] == en.pk
     assert chat_services.room_snapshot(event=live_event, lang="xx")["summary"]["id"] == zh.pk
