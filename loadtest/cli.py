@@ -64,8 +64,8 @@ def parse_args(argv=None):
                    help="with --spawn: run the same load against the stock Channels baseline too (same run)")
     g.add_argument("--stock-only", action="store_true", help="with --spawn: only the stock baseline")
     g.add_argument("--compare-tuned", action="append", default=[], metavar="PATCHES",
-                   help="with --spawn: also run Companion with server-side patches (loadtest.daphne_tuned: gc, "
-                        "publish, yield; comma-separated), same run; repeat for several variants")
+                   help="with --spawn: also run Companion with server-side patches (loadtest.daphne_tuned: autobahn, "
+                        "unbatched, nogc; comma-separated), same run; repeat for several variants")
     g.add_argument("--daphne-arg", action="append", default=[], metavar="ARG",
                    help="extra argument for spawned daphne (repeat; e.g. --daphne-arg=--ping-interval=60)")
     g.add_argument("--profile", choices=("window", "ramp"), nargs="?", const="window", default=None,

@@ -13,6 +13,7 @@ One measured phase against one server (Companion or the stock baseline):
 Every loop is bounded in count and in time; all traffic goes to 127.0.0.x.
 """
 import asyncio
+import gc
 import json
 import random
 import time
@@ -272,7 +273,11 @@ class Phase:
         rss_idle = self.server.rss()
         idle_open = self.open_count(self.viewers)
 
-        # 3. the window.
+        # 3. the window. The tool's own collector would otherwise re-walk every
+        # client it holds during the window (in the first variant of a run
+        # more than in later ones, which biased same-run comparisons).
+        gc.collect()
+        gc.freeze()
         stop = asyncio.Event()
         lag_task = asyncio.ensure_future(self.lag_probe(stop))
         c0 = self.counters.snapshot()
@@ -296,6 +301,7 @@ class Phase:
 
         # 4. drain and close.
         await self.drain()
+        gc.unfreeze()
         profile = self.profiler.finish() if self.profiler else None
         for client in self.clients:
             client.close()

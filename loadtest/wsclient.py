@@ -46,6 +46,8 @@ AUTHOR_KEY = b'"author":'
 CONNECTING, UPGRADING, OPEN, CLOSED = range(4)
 
 MAX_HANDSHAKE_BYTES = 16384
+# Bytes asked of the kernel per read (see WSClient.connection_made).
+RECV_BYTES = 64 * 1024
 
 
 def frame_kind(buf, start: int) -> int:
@@ -121,6 +123,13 @@ class WSClient(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
+        # asyncio reads up to 256 KiB per recv into a fresh bytes object: above
+        # glibc's initial mmap threshold (128 KiB), so every read was an mmap,
+        # a page fault and an mremap until something freed a large block and
+        # raised the threshold. That made the first variant of a run cost the
+        # tool twice the CPU of later ones (and inflated its latencies).
+        if hasattr(transport, "max_size"):
+            transport.max_size = RECV_BYTES
         self.state = UPGRADING
         lines = [
             f"GET {self.path} HTTP/1.1",
