@@ -39,6 +39,8 @@ EMPTY_ROOM_GRACE_S = 30
 EVENT_CACHE_S = 2.0
 # Sockets written between two yields to the event loop during a flush.
 WRITE_SLICE = 256
+# After a flush that took longer than a tick, the next waits this part of a tick.
+MIN_PAUSE_FRACTION = 0.25
 # A peer process whose presence report is older than this is not counted.
 PRESENCE_STALE_FACTOR = 3
 
@@ -259,8 +261,14 @@ class RoomHub:
     # --- outbound to sockets ------------------------------------------------------
 
     async def _tick_loop(self):
+        # Ticks start every tick_s, however long a flush took (a flush to
+        # thousands of sockets takes a good part of a tick); one that overran
+        # is followed by a short pause, so reads and posts still get their turn.
+        next_at = self.loop.time()
         while True:
-            await asyncio.sleep(self.tick_s)
+            now = self.loop.time()
+            next_at = max(next_at + self.tick_s, now + self.tick_s * MIN_PAUSE_FRACTION)
+            await asyncio.sleep(next_at - now)
             try:
                 await self.flush()
             except asyncio.CancelledError:
