@@ -84,6 +84,7 @@ class RoomHub:
         self._events: dict[str, tuple[object, float]] = {}
         self._snapshots: dict[int, tuple[dict, float]] = {}
         self._changes: dict[int, int] = {}
+        self._reads: dict[tuple, asyncio.Task] = {}
         self._started = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         # A client this far behind gets no danmaku until it catches up; one
@@ -130,9 +131,12 @@ class RoomHub:
     async def event_for(self, slug: str):
         """The event behind a room, read at most every EVENT_CACHE_S per process."""
         cached = self._events.get(slug)
-        now = time.monotonic()
-        if cached is not None and now - cached[1] < EVENT_CACHE_S:
+        if cached is not None and time.monotonic() - cached[1] < EVENT_CACHE_S:
             return cached[0]
+        return await self._shared(("event", slug), self._read_event, slug)
+
+    async def _read_event(self, slug: str):
+        now = time.monotonic()
         event = await database_sync_to_async(services.event_by_slug)(slug)
         if event is not None:
             self._events[slug] = (event, now)
@@ -146,14 +150,29 @@ class RoomHub:
         per room, not one per socket.
         """
         cached = self._snapshots.get(event.pk)
-        now = time.monotonic()
-        if cached is not None and now - cached[1] < EVENT_CACHE_S:
+        if cached is not None and time.monotonic() - cached[1] < EVENT_CACHE_S:
             return cached[0]
+        return await self._shared(("snapshot", event.pk), self._read_snapshot, event)
+
+    async def _read_snapshot(self, event) -> dict:
+        now = time.monotonic()
         changes = self._changes.get(event.pk, 0)
         snapshot = await database_sync_to_async(services.room_snapshot)(event=event)
         if self._changes.get(event.pk, 0) == changes:  # no change arrived while it was read
             self._snapshots[event.pk] = (snapshot, now)
         return snapshot
+
+    async def _shared(self, key, read, *args):
+        """
+        One read for every caller asking for ``key`` while it runs: the joiners
+        of a surge wait for the same query instead of queueing one each on the
+        database thread. A caller that goes away does not cancel it for the others.
+        """
+        task = self._reads.get(key)
+        if task is None:
+            task = self._reads[key] = self.loop.create_task(read(*args))
+            task.add_done_callback(lambda _: self._reads.pop(key, None))
+        return await asyncio.shield(task)
 
     def admit(self) -> bool:
         """Take a connection slot, unless this process is full."""

@@ -177,3 +177,39 @@ async def test_joiners_share_a_snapshot_until_the_room_changes(hub, monkeypatch)
     assert reads == [1] and all(s["stats"] == {"n": 1} for s in first)
     hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "stats", "frame": {"type": "stats", "stats": {}}})
     assert (await hub.snapshot_for(event))["stats"] == {"n": 2}
+
+
+async def test_a_surge_of_joiners_waits_for_one_read(hub, monkeypatch):
+    """Joiners arriving while the first read runs share it: one query each for the event and the room state."""
+    import asyncio
+    import threading
+    from types import SimpleNamespace
+
+    from chat import services
+
+    release = threading.Event()
+    reads = {"event": 0, "snapshot": 0}
+
+    def event_by_slug(slug):
+        reads["event"] += 1
+        release.wait(5)
+        return SimpleNamespace(pk=1, slug=slug)
+
+    def room_snapshot(*, event):
+        reads["snapshot"] += 1
+        return {"stats": None, "poll": None, "summary": None, "moments": []}
+
+    monkeypatch.setattr(services, "event_by_slug", event_by_slug)
+    monkeypatch.setattr(services, "room_snapshot", room_snapshot)
+
+    async def join():
+        event = await hub.event_for("final")
+        return event, await hub.snapshot_for(event)
+
+    joiners = [asyncio.create_task(join()) for _ in range(50)]
+    await asyncio.sleep(0.05)
+    joiners[0].cancel()  # one joiner leaves while waiting: the others still get their answer
+    release.set()
+    results = await asyncio.gather(*joiners[1:])
+    assert reads == {"event": 1, "snapshot": 1}
+    assert all(event.pk == 1 and snapshot["moments"] == [] for event, snapshot in results)
