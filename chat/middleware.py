@@ -65,7 +65,7 @@ class SocketAuthMiddleware:
             if user is None:
                 scope["auth_error"] = "invalid_token"
                 user = AnonymousUser()
-        elif origin is not None:
+        elif origin is not None and scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME):
             user = await get_user(scope)
         else:
             user = AnonymousUser()
