@@ -160,7 +160,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # --- outbound ------------------------------------------------------------------
 
     async def send_frame(self, frame: dict):
-        await self.send(text_data=wire.encode(frame))
+        text = wire.encode(frame)
+        protocol = self.protocol
+        if protocol is not None and protocol.state == fastpath.STATE_OPEN:
+            # hello, acks and errors take the hub's direct write too (chat/fastpath.py).
+            payload = text.encode()
+            fastpath.write(protocol, fastpath.text_frame(payload), payload)
+        else:
+            await self.send(text_data=text)
 
     async def fail(self, ref, error: ServiceError, close: int | None = None):
         await self.send_frame(wire.error_frame(ref=ref, code=error.code, message=error.message, **error.details))
