@@ -147,7 +147,8 @@ class Workers:
             log = open(self.logdir / f"{self.label}-{index}.log", "ab")
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", self.launcher, "-b", "127.0.0.1", "-p", str(port), "-v", "0",
+                    # The listen backlog of scripts/prod.sh (Twisted's default, 50, overflows in a surge).
+                    [sys.executable, "-m", self.launcher, "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=1024", "-v", "0",
                      "--websocket-max-message-size", "65536", *self.daphne_args, self.app],
                     cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
