@@ -24,8 +24,10 @@ logger = logging.getLogger(__name__)
 # Any client message, valid or not, counts against this per-socket budget.
 MESSAGES_PER_SECOND = 10
 MESSAGE_BURST = 20
-# RFC 6455 close code 1013, "Try Again Later", and the pause a client is told to take.
-CLOSE_TRY_AGAIN_LATER = 1013
+# "Try again later", and the pause a client is told to take. RFC 6455's own
+# 1013 cannot be used: autobahn (Daphne) refuses to send any code but 1000 and
+# 3000-4999, and the client would see 1011 (internal error) instead.
+CLOSE_TRY_AGAIN_LATER = 4013
 BUSY_RETRY_MS = (2000, 10000)
 
 

@@ -253,7 +253,7 @@ async def test_a_full_process_says_so_and_closes_with_try_again_later(live_event
     notice = await second.receive_json_from()
     assert (notice["type"], notice["level"], notice["code"]) == ("notice", "error", "server_busy")
     assert 2000 <= notice["retry_after_ms"] <= 10000
-    assert (await second.receive_output())["code"] == 1013
+    assert (await second.receive_output())["code"] == 4013
     # A slot frees when a viewer leaves.
     await first.disconnect()
     third = await connect()

@@ -47,3 +47,22 @@ def test_load_tool_smoke(tmp_path):
     # The number that must hold: every acknowledged comment is in the database.
     assert run["storage"]["checked"] == 20
     assert run["storage"]["missing"] == 0
+
+
+def test_a_full_daphne_refuses_with_try_again_later(tmp_path):
+    """Admission control through real Daphne: past ROOM_MAX_CONNECTIONS sockets close with 4013, no traceback."""
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest", "--spawn", "--viewers", "12", "--tracked", "3", "--posters", "2",
+         "--rate", "10", "--duration", "1", "--settle", "0.5", "--drain", "2", "--ramp", "100",
+         "--env", "ROOM_MAX_CONNECTIONS=10",
+         "--database-url", f"sqlite:///{tmp_path / 'load.sqlite3'}", "--out", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=80,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = json.loads(out.read_text())["variants"]
+    conn = run["connections"]
+    # Posters and tracked viewers connect first (5), then 9 counting viewers: 5 fit.
+    assert conn["held"] == 10 and conn["failed_by_reason"] == {"viewer:closed_4013": 4}, conn
+    assert run["posts"]["acked"] == 10 and run["storage"]["missing"] == 0
+    assert not (run["server"].get("log_errors") or {}).get("tracebacks"), run["server"].get("log_errors")
