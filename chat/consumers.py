@@ -39,6 +39,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     event = None
     admitted = False
     protocol = None  # Daphne's WebSocket protocol, for the hub's direct writes
+    transport = None  # its TCP transport, when frames can be sent raw (chat/fastpath.py)
 
     async def dispatch(self, message):
         # Channels 4.3 hops to the sync thread before every handler to close
@@ -59,6 +60,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.hub = get_hub()
         await self.accept()
         self.protocol = fastpath.daphne_protocol(self.base_send)
+        if self.protocol is not None:
+            self.transport = fastpath.raw_transport(self.protocol)
         if not self.hub.admit():
             # Full: say so, and let the client come back after a jittered pause
             # (no reconnect stampede onto a process that is already full).

@@ -64,27 +64,44 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
-def write(protocol, frame: bytes, payload: bytes) -> None:
-    """
-    Send a frame built by ``text_frame(payload)`` on an open socket.
+def raw_transport(protocol):
+    """The transport ``send_idle`` may write to (plain TCP, no TLS, no compression), or None."""
+    transport = getattr(protocol, "transport", None)
+    if transport.__class__ is PlainTCP and not transport.TLS and protocol._perMessageCompress is None:
+        return transport
+    return None
 
-    When nothing is queued ahead of it, the frame goes to the kernel now (one
-    ``send``); the rest, if the kernel took only part, is queued in Twisted's
-    transport behind it, exactly as if Twisted had written it. Order on the
-    wire is kept because the direct send happens only on an empty queue.
+
+def send_idle(transport, frame: bytes) -> bool:
     """
-    transport = protocol.transport
-    if transport.__class__ is not PlainTCP or transport.TLS or protocol._perMessageCompress is not None:
+    When nothing is queued on ``transport`` (from ``raw_transport``), send
+    ``frame`` now and return True: the kernel takes it (one ``send``), and
+    whatever it does not take is queued in Twisted's transport, exactly as if
+    Twisted had written it. Return False, sending nothing, when bytes are
+    queued ahead: the caller decides (skip a slow client, or ``write``).
+    Order on the wire is kept because the direct send happens only on an
+    empty queue. A socket that is being closed is not OPEN in autobahn, and
+    callers check that first.
+    """
+    if transport.dataBuffer or transport._tempDataLen:
+        return False
+    try:
+        sent = transport.socket.send(frame)
+    except OSError:
+        # Full (EAGAIN), or reset: Twisted queues it, or finds the reset on its
+        # own write and closes the connection.
+        sent = 0
+    if sent != len(frame):
+        transport.write(frame[sent:])
+    return True
+
+
+def write(protocol, frame: bytes, payload: bytes) -> None:
+    """Send a frame built by ``text_frame(payload)`` on an open socket, whatever is queued."""
+    transport = raw_transport(protocol)
+    if transport is None:
         protocol.sendMessage(payload, False)
+    elif transport.connected and not transport.disconnecting and send_idle(transport, frame):
         return
-    if transport.connected and not transport.disconnecting and backlog(protocol) == 0:
-        try:
-            sent = transport.socket.send(frame)
-        except OSError:
-            # Full (EAGAIN), or reset: Twisted queues it, or finds the reset
-            # on its own write and closes the connection.
-            sent = 0
-        if sent == len(frame):
-            return
-        frame = frame[sent:]
-    transport.write(frame)
+    else:
+        transport.write(frame)

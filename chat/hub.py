@@ -376,6 +376,10 @@ class RoomHub:
                 if protocol is not None:
                     if protocol.state != fastpath.STATE_OPEN:
                         continue
+                    transport = sock.transport
+                    if transport is not None and fastpath.send_idle(transport, frame):
+                        sent += 1
+                        continue
                     queued = fastpath.backlog(protocol)
                     if queued > self.slow_close_bytes:
                         self.slow_closed += 1

@@ -120,6 +120,9 @@ def test_what_the_kernel_does_not_take_is_queued_in_order(connection):
     # The kernel took the first frames; the rest waits in Twisted's buffer,
     # which asked the reactor to say when the socket can take more.
     assert fastpath.backlog(protocol) > 0 and reactor.writers == {transport}
+    # With bytes queued ahead, the hub's direct send declines (and sends nothing).
+    queued = fastpath.backlog(protocol)
+    assert fastpath.send_idle(transport, b"never sent") is False and fastpath.backlog(protocol) == queued
     expected = sum(len(fastpath.text_frame(p)) for p in sent)
     received = b""
     while len(received) < expected:
@@ -141,10 +144,13 @@ def test_a_closed_peer_does_not_raise(connection):
 def test_compressed_or_tls_sockets_go_through_autobahn(connection):
     protocol, transport, reactor, client_side = connection
     payload = b'{"type":"stats"}'
+    assert fastpath.raw_transport(protocol) is transport
     protocol._perMessageCompress = object()
+    assert fastpath.raw_transport(protocol) is None
     fastpath.write(protocol, fastpath.text_frame(payload), payload)
     protocol._perMessageCompress = None
     transport.TLS = True
+    assert fastpath.raw_transport(protocol) is None
     fastpath.write(protocol, fastpath.text_frame(payload), payload)
     assert protocol.via_autobahn == [payload, payload]
     client_side.setblocking(False)

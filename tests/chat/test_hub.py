@@ -41,6 +41,8 @@ class FakeProtocol:
 
 
 class DirectSocket:
+    transport = None  # not plain TCP: the hub goes through the protocol
+
     def __init__(self, queued=0):
         self.protocol = FakeProtocol(queued)
 
@@ -179,6 +181,7 @@ async def test_joiners_share_a_snapshot_until_the_room_changes(hub, monkeypatch)
     assert (await hub.snapshot_for(event))["stats"] == {"n": 2}
 
 
+@pytest.mark.django_db(transaction=True)  # the database thread closes stale connections around each read
 async def test_a_surge_of_joiners_waits_for_one_read(hub, monkeypatch):
     """Joiners arriving while the first read runs share it: one query each for the event and the room state."""
     import asyncio
