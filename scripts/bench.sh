@@ -4,29 +4,31 @@
 # writes one JSON report and one text summary per run.
 #
 #   scripts/bench.sh [OUTDIR]          all runs (about 10 minutes on 2 cores)
-#   scripts/bench.sh OUTDIR a b        only the named runs (a b c c2 d e r)
+#   scripts/bench.sh OUTDIR a b        only the named runs (a b c c2 d e r s o)
 #   QUICK=1 scripts/bench.sh           a tenth of the viewers and shorter windows (a sanity check)
 #   NICE=-5 scripts/bench.sh           run tool and servers at that niceness (root; for a busy shared box)
 #
 # Runs:
 #   a   1,000 viewers, 50 comments/s, in-memory layer, one process; Companion vs stock, and
-#       Companion with proposed changes patched in (loadtest.daphne_tuned: gc, publish, yield)
-#   b   the same on the Redis pub/sub layer (private redis-server)
-#   c   5,000 viewers, 200 comments/s, one room, in-memory layer, one process; and the same
-#       server with proposed changes patched in (loadtest.daphne_tuned: gc, publish, yield)
+#       Companion with its frames written through autobahn (loadtest.daphne_tuned: autobahn)
+#   b   the same on the Redis pub/sub layer (private redis-server), Companion vs stock
+#   c   5,000 viewers, 200 comments/s, one room, in-memory layer, one process (the issue-3
+#       target); and the same server storing each comment in its own transaction (unbatched)
 #   c2  5,000 viewers, 200 comments/s, Redis layer, two processes
 #   d   2,000 idle viewers: memory per connection; Companion vs stock
 #   e   as a, Companion only, SQLite file on disk (the post path's storage cost)
-#   r   the connect path: 5,000 viewers ramped at 200/s, nothing posted
-# Except for e, the SQLite database lives on /dev/shm so that disk fsyncs do not
-# cap the post rate (production runs PostgreSQL; see docs/benchmarks.md).
+#   r   the connect surge: 5,000 viewers ramped at 1,000/s, nothing posted
+#   s   a bigger surge: 10,000 viewers asked for at 2,000/s (past what one tool and one
+#       process on 2 cores can do: shows queueing, not failure)
+#   o   overload: 6,000 viewers against a process admitting 5,000 (ROOM_MAX_CONNECTIONS),
+#       1,000 comments/s (5x the target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${1:-var/bench/$(date +%Y%m%d-%H%M%S)}
 shift || true
 RUNS=("$@")
-[ ${#RUNS[@]} -eq 0 ] && RUNS=(a b c c2 d e r)
+[ ${#RUNS[@]} -eq 0 ] && RUNS=(a b c c2 d e r s o)
 mkdir -p "$OUT"
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
@@ -56,19 +58,22 @@ shm=()
 
 for r in "${RUNS[@]}"; do
     case "$r" in
-        a) run a --spawn --compare-stock --compare-tuned gc,publish,yield --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
-               --ramp 50 --duration "$DUR" "${shm[@]}" ;;
+        a) run a --spawn --compare-stock --compare-tuned autobahn --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
+               --ramp 100 --duration "$DUR" "${shm[@]}" ;;
         b) run b --spawn --compare-stock --layer redis --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
                --ramp 50 --duration "$DUR" "${shm[@]}" ;;
-        c) run c --spawn --compare-tuned gc --compare-tuned gc,publish,yield --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
-               --ramp 100 --duration "$DUR" --drain 10 "${shm[@]}" ;;
+        c) run c --spawn --compare-tuned unbatched --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
+               --ramp 250 --duration "$DUR" --drain 10 "${shm[@]}" ;;
         c2) run c2 --spawn --layer redis --workers 2 --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
-               --ramp 100 --duration "$DUR" --drain 10 "${shm[@]}" ;;
+               --ramp 250 --duration "$DUR" --drain 10 "${shm[@]}" ;;
         d) run d --spawn --compare-stock --viewers "$(scale 2000)" --tracked 0 --rate 0 --ramp 50 \
                --settle 5 --duration 5 "${shm[@]}" ;;
-        e) run e --spawn --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" --ramp 50 --duration "$DUR" ;;
-        r) run r --spawn --viewers "$(scale 5000)" --tracked 0 --rate 0 --ramp 200 --duration 2 "${shm[@]}" ;;
-        *) echo "bench: unknown run $r (a b c c2 d e r)" >&2; exit 2 ;;
+        e) run e --spawn --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" --ramp 100 --duration "$DUR" ;;
+        r) run r --spawn --viewers "$(scale 5000)" --tracked 0 --rate 0 --ramp 1000 --duration 2 "${shm[@]}" ;;
+        s) run s --spawn --viewers "$(scale 10000)" --tracked 0 --rate 0 --ramp 2000 --duration 2 "${shm[@]}" ;;
+        o) run o --spawn --viewers "$(scale 6000)" --tracked 20 --rate "$(scale 1000)" --ramp 500 --duration "$DUR" \
+               --drain 10 --env ROOM_MAX_CONNECTIONS="$(scale 5000)" "${shm[@]}" ;;
+        *) echo "bench: unknown run $r (a b c c2 d e r s o)" >&2; exit 2 ;;
     esac
 done
 
