@@ -36,6 +36,7 @@ def patch_autobahn():
     def write(protocol, frame, payload):
         protocol.sendMessage(payload, False)
 
+    fastpath.raw_transport = lambda protocol: None  # no socket gets the direct send
     fastpath.write = write
 
 
