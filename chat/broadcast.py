@@ -8,6 +8,7 @@ what was stored stays stored, and clients catch up from storage.
 import asyncio
 import logging
 import os
+import threading
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
@@ -16,8 +17,12 @@ from . import wire
 
 logger = logging.getLogger(__name__)
 
-# Publishes handed to the server's event loop and not finished yet (a task
-# needs a strong reference until it is done).
+# Publishes handed from the database thread to the server's event loop and not
+# sent yet. The thread wakes the loop only when the outbox was empty, so a
+# batch of comments committed together costs one wake-up, not one each.
+_outbox: list[tuple[str, dict]] = []
+_outbox_lock = threading.Lock()
+# Sends running on the loop (a task needs a strong reference until it is done).
 _in_flight: set[asyncio.Task] = set()
 
 
@@ -32,7 +37,11 @@ def publish(event_id: int, message: dict) -> None:
     group = wire.room_group(event_id)
     loop = server_loop()
     if loop is not None:
-        loop.call_soon_threadsafe(_schedule, group, message)
+        with _outbox_lock:
+            _outbox.append((group, message))
+            wake = len(_outbox) == 1
+        if wake:
+            loop.call_soon_threadsafe(_drain_outbox)
         return
     try:
         async_to_sync(get_channel_layer().group_send)(group, message)
@@ -48,17 +57,22 @@ def server_loop():
     return loop if loop is not None and loop.is_running() else None
 
 
-def _schedule(group: str, message: dict) -> None:
-    task = asyncio.get_running_loop().create_task(_send(group, message))
+def _drain_outbox() -> None:
+    with _outbox_lock:
+        messages = _outbox[:]
+        _outbox.clear()
+    task = asyncio.get_running_loop().create_task(_send(messages))
     _in_flight.add(task)
     task.add_done_callback(_in_flight.discard)
 
 
-async def _send(group: str, message: dict) -> None:
-    try:
-        await get_channel_layer().group_send(group, message)
-    except Exception:
-        logger.exception("publish to %s failed", group)
+async def _send(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    for group, message in messages:  # in commit order
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            logger.exception("publish to %s failed", group)
 
 
 def publish_danmaku(event_id: int, item: dict) -> None:
