@@ -2,12 +2,14 @@
 import asyncio
 import threading
 
+import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from chat import broadcast, wire
 
 
+@pytest.mark.django_db(transaction=True)  # the database thread closes stale connections around each call
 async def test_publishes_from_the_database_thread_arrive_in_order_and_wake_the_loop_once(monkeypatch):
     layer = get_channel_layer()
     channel = await layer.new_channel()
