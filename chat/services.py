@@ -80,8 +80,8 @@ def can_post(user, event: Event) -> bool:
     return bool(user and user.is_authenticated and user.is_active and event.status != Event.Status.SCHEDULED)
 
 
-def danmaku_check(*, event: Event, author, draft: DanmakuDraft) -> None:
-    """Raise the reason ``author`` may not post ``draft`` now, if any."""
+def danmaku_check(*, event: Event, author, draft: DanmakuDraft, sanctions: dict | None = None) -> None:
+    """Raise the reason ``author`` may not post ``draft`` now, if any (``sanctions``: see post_authorise)."""
     if author is None or not author.is_authenticated:
         raise ServiceError("auth_required", "Sign in or join as a guest to post.")
     if not author.is_active:
@@ -91,7 +91,7 @@ def danmaku_check(*, event: Event, author, draft: DanmakuDraft) -> None:
     edge = event.live_edge_ms() or 0
     if draft.media_ms > edge + settings.DANMAKU_MEDIA_SKEW_MS:
         raise _invalid("invalid_media_time", "media_ms", "That moment of the broadcast has not happened yet.")
-    rate = moderation.post_authorise(event=event, author=author)
+    rate = moderation.post_authorise(event=event, author=author, sanctions=sanctions)
     retry_after = ratelimit.hit(rate.key, limit=rate.count, window=rate.window)
     if retry_after is not None:
         raise ServiceError("rate_limited", "You are posting too fast.", retry_after=retry_after)
@@ -129,9 +129,12 @@ def danmaku_post_batch(posts: list[Post]) -> list[Comment | ServiceError]:
     """
     results: list[Comment | ServiceError] = []
     stored: list[tuple[Comment, moderation.Screening]] = []
+    # One query for the sanctions of every author in the batch, not one per post.
+    authors = {post.author.pk for post in posts if post.author is not None and post.author.is_authenticated}
+    sanctions = moderation.active_sanctions(user_ids=authors) if len(authors) > 1 else None
     for post in posts:
         try:
-            danmaku_check(event=post.event, author=post.author, draft=post.draft)
+            danmaku_check(event=post.event, author=post.author, draft=post.draft, sanctions=sanctions)
         except ServiceError as error:
             results.append(error)
             continue

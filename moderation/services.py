@@ -65,15 +65,16 @@ class Screening:
         return {"hold": Status.HELD, "reject": Status.REJECTED}.get(self.action, Status.VISIBLE)
 
 
-def post_authorise(*, event: Event, author) -> PostRate:
+def post_authorise(*, event: Event, author, sanctions: dict | None = None) -> PostRate:
     """
     Raise why ``author`` may not post in ``event`` now: ``banned``,
     ``timed_out`` (with ``until``), ``posting_restricted`` or ``slow_mode``
     (with ``retry_after``). Otherwise return the room's posting rate.
     Moderators are exempt from slow mode and from who-may-post.
+    ``sanctions`` is ``active_sanctions`` of a batch's authors, read once for all.
     """
     now = timezone.now()
-    sanction_check(user=author, at=now)
+    sanction_check(user=author, at=now, known=sanctions)
     room = rules.rules_for(event.pk).room
     exempt = False
     if room.who_may_post != WhoMayPost.EVERYONE or room.slow_mode_seconds:
@@ -105,10 +106,26 @@ def post_authorise(*, event: Event, author) -> PostRate:
     )
 
 
-def sanction_check(*, user, at=None) -> None:
-    """Raise ``banned`` or ``timed_out`` (with ``until`` and ``retry_after``) if ``user`` is sanctioned now."""
+def active_sanctions(*, user_ids, at=None) -> dict[int, list[tuple[str, object]]]:
+    """The sanctions in force now, as ``{user id: [(kind, ends_at), ...]}``, for many accounts in one query."""
+    found: dict[int, list[tuple[str, object]]] = {user_id: [] for user_id in user_ids}
+    rows = Sanction.objects.active(at or timezone.now()).filter(user_id__in=found).values_list("user_id", "kind", "ends_at")
+    for user_id, kind, ends_at in rows:
+        found[user_id].append((kind, ends_at))
+    return found
+
+
+def sanction_check(*, user, at=None, known: dict | None = None) -> None:
+    """
+    Raise ``banned`` or ``timed_out`` (with ``until`` and ``retry_after``) if
+    ``user`` is sanctioned now; ``known`` is an ``active_sanctions`` result
+    that includes ``user``, read just before.
+    """
     at = at or timezone.now()
-    active = list(Sanction.objects.active(at).filter(user=user).values_list("kind", "ends_at"))
+    if known is not None and user.pk in known:
+        active = known[user.pk]
+    else:
+        active = list(Sanction.objects.active(at).filter(user=user).values_list("kind", "ends_at"))
     if not active:
         return
     if any(kind == Sanction.Kind.BAN for kind, _ in active):

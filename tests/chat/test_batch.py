@@ -75,3 +75,25 @@ async def test_posts_arriving_together_share_a_database_call(live_event, make_us
     with pytest.raises(ServiceError) as excinfo:
         await batcher.submit(post(live_event, AnonymousUser()))
     assert excinfo.value.code == "auth_required"
+
+
+@pytest.mark.django_db
+def test_a_batch_reads_every_authors_sanctions_in_one_query(live_event, make_user):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from moderation.models import Sanction
+
+    banned, muted, *fine = [make_user() for _ in range(6)]
+    Sanction.objects.create(user=banned, kind=Sanction.Kind.BAN)
+    Sanction.objects.create(user=muted, kind=Sanction.Kind.TIMEOUT, ends_at=timezone.now() + timedelta(minutes=5))
+    Sanction.objects.create(user=fine[0], kind=Sanction.Kind.BAN, lifted_at=timezone.now())  # lifted: no longer counts
+    with CaptureQueriesContext(connection) as queries:
+        results = services.danmaku_post_batch([post(live_event, user, f"from {n}") for n, user in enumerate([banned, muted, *fine])])
+    codes = [r.code if isinstance(r, ServiceError) else r.status for r in results]
+    assert codes == ["banned", "timed_out"] + ["visible"] * 4
+    assert results[1].details["retry_after"] > 0
+    assert sum("moderation_sanction" in q["sql"] for q in queries.captured_queries) == 1
