@@ -116,7 +116,8 @@ def established_on(port: int) -> int | None:
 
 
 class RedisStats:
-    FIELDS = ("total_commands_processed", "total_net_input_bytes", "total_net_output_bytes")
+    FIELDS = ("total_commands_processed", "total_net_input_bytes", "total_net_output_bytes",
+              "total_connections_received")
 
     def __init__(self, url: str):
         import redis
@@ -268,7 +269,7 @@ def install_hooks(groups: dict[str, list[int]], server_pids: list[int], redis_ur
             if redis:
                 scale["redis"] = {"start": r0, "end": r1, **_delta(r0, r1, window, (
                     "total_commands_processed", "publish_calls", "total_net_input_bytes",
-                    "total_net_output_bytes"))}
+                    "total_net_output_bytes", "total_connections_received"))}
             if pg:
                 scale["postgres"] = {"start": p0, "end": p1, **_delta(p0, p1, window, (
                     "xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "tup_fetched"))}
@@ -339,7 +340,9 @@ def summary_lines(report: dict) -> list[str]:
         if "redis" in s:
             r = s["redis"]
             lines.append(f"  redis: {r.get('total_commands_processed_per_s')} commands/s, "
-                         f"{r.get('publish_calls_per_s')} PUBLISH/s, out {r.get('total_net_output_bytes_per_s')} B/s")
+                         f"{r.get('publish_calls_per_s')} PUBLISH/s, out {r.get('total_net_output_bytes_per_s')} B/s, "
+                         f"{r.get('total_connections_received_per_s')} new connections/s, clients "
+                         f"{(r.get('start') or {}).get('connected_clients')} -> {(r.get('end') or {}).get('connected_clients')}")
         if "postgres" in s:
             p = s["postgres"]
             lines.append(f"  postgres: {p.get('xact_commit_per_s')} commits/s, {p.get('tup_inserted_per_s')} "
