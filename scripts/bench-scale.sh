@@ -47,10 +47,23 @@ fi
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 prod_pid=""
+tool_pid=""
 started_pids=()   # daphne, celery, nginx master: stopped by pid if prod.sh left them
+
+stop_tool() {
+    [ -n "$tool_pid" ] || return 0
+    if kill -0 "$tool_pid" 2>/dev/null; then
+        log "stopping the load tool ($tool_pid)"
+        kill -TERM "$tool_pid" 2>/dev/null
+        for _ in $(seq 1 20); do kill -0 "$tool_pid" 2>/dev/null || break; sleep 0.25; done
+        kill -0 "$tool_pid" 2>/dev/null && kill -KILL "$tool_pid" 2>/dev/null
+    fi
+    tool_pid=""
+}
 
 stop_prod() {
     [ -n "$prod_pid" ] || return 0
+    log "stopping scripts/prod.sh ($prod_pid) at ${SECONDS}s"
     if kill -0 "$prod_pid" 2>/dev/null; then
         kill -TERM "$prod_pid" 2>/dev/null
         for _ in $(seq 1 60); do kill -0 "$prod_pid" 2>/dev/null || break; sleep 0.5; done
@@ -75,6 +88,7 @@ stop_prod() {
 
 on_exit() {
     trap - EXIT INT TERM
+    stop_tool
     stop_prod
 }
 trap on_exit EXIT
@@ -160,8 +174,13 @@ run_one() {  # run_one N REP
         >"$OUT/$name.cmd"
     log "$name: python -m loadtest ${args[*]}"
     local rc=0
+    # In the background and waited for, so that INT or TERM reach the traps at once
+    # (a foreground child would delay them until the run ends).
     "${nice_cmd[@]}" "$PY" -m loadtest.scale "${groups[@]}" --redis-url "$REDIS_URL" --pg-url "$DATABASE_URL" \
-        -- "${args[@]}" --out "$OUT/$name.json" 2> >(tee "$OUT/$name.txt" >&2) || rc=$?
+        -- "${args[@]}" --out "$OUT/$name.json" 2> >(tee "$OUT/$name.txt" >&2) &
+    tool_pid=$!
+    wait "$tool_pid" || rc=$?
+    tool_pid=""
     [ $rc -eq 0 ] || log "$name: the load tool exited $rc (3: acked comment missing, 4: no viewer held)"
 
     stop_prod
