@@ -157,7 +157,8 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, sharing one connection pool per process (companion/cache.py).
+            "BACKEND": "companion.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "companion",
         }
@@ -257,7 +258,9 @@ ROOM_TICK_MS = env_int("ROOM_TICK_MS", 100)
 # (everything is still stored and replayed).
 ROOM_DISPLAY_CAP_PER_SEC = env_int("ROOM_DISPLAY_CAP_PER_SEC", 80)
 # Sockets one server process holds; past it, newcomers are told to retry later.
-ROOM_MAX_CONNECTIONS = env_int("ROOM_MAX_CONNECTIONS", 20000)
+# About what one process feeds on one core at the display cap (5,000 viewers took
+# 0.63 of a core here, docs/benchmarks.md): past it, newcomers are told to retry.
+ROOM_MAX_CONNECTIONS = env_int("ROOM_MAX_CONNECTIONS", 8000)
 # A socket with this many bytes queued is skipped for danmaku (never for stats,
 # polls or notices); one with this many is closed as stalled.
 ROOM_SLOW_CLIENT_BYTES = env_int("ROOM_SLOW_CLIENT_BYTES", 256 * 1024)

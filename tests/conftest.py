@@ -66,7 +66,7 @@ def redis_layer(settings, redis_url):
         }
     }
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        "default": {"BACKEND": "companion.cache.SharedPoolRedisCache", "LOCATION": redis_url}
     }
     channel_layers.backends.clear()
     yield redis_url
