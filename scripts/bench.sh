@@ -70,7 +70,8 @@ for r in "${RUNS[@]}"; do
                --settle 5 --duration 5 "${shm[@]}" ;;
         e) run e --spawn --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" --ramp 100 --duration "$DUR" ;;
         r) run r --spawn --viewers "$(scale 5000)" --tracked 0 --rate 0 --ramp 1000 --duration 2 "${shm[@]}" ;;
-        s) run s --spawn --viewers "$(scale 10000)" --tracked 0 --rate 0 --ramp 2000 --duration 2 "${shm[@]}" ;;
+        s) run s --spawn --viewers "$(scale 10000)" --tracked 0 --rate 0 --ramp 2000 --duration 2 \
+               --env ROOM_MAX_CONNECTIONS=20000 "${shm[@]}" ;;
         o) run o --spawn --viewers "$(scale 6000)" --tracked 20 --rate "$(scale 1000)" --ramp 500 --duration "$DUR" \
                --drain 10 --env ROOM_MAX_CONNECTIONS="$(scale 5000)" "${shm[@]}" ;;
         *) echo "bench: unknown run $r (a b c c2 d e r s o)" >&2; exit 2 ;;

@@ -73,12 +73,16 @@ if $PY -c "import companion.celery" 2>/dev/null; then
 fi
 
 prefix=$(pwd)/$VAR
+# Each viewer holds two descriptors in nginx (client and upstream): ask for what
+# the hard limit allows (65,536 where it allows it).
+nofile=$(ulimit -Hn)
+[ "$nofile" = unlimited ] || [ "$nofile" -gt 65536 ] && nofile=65536
 cat >"$VAR/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes auto;
 pid $prefix/nginx.pid;
 error_log $prefix/nginx-error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 32768; }
+worker_rlimit_nofile $nofile;
+events { worker_connections $((nofile / 2)); }
 http {
     access_log off;
     client_body_temp_path $prefix/nginx-tmp;

@@ -125,7 +125,7 @@ svc_stop_redis() {
     pid=$(cat "$dir/redis.pid" 2>/dev/null)
     if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
         for t in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-        kill -9 "$pid" 2>/dev/null
+        kill -9 "$pid" 2>/dev/null || true  # gone already: fine (callers run under set -e)
     fi
     rm -f "$dir/redis.pid"
 }
@@ -172,7 +172,8 @@ svc_stop_postgres() {
     if [ -n "$data" ] && [ -d "$data" ]; then
         if [ -f "$data/postmaster.pid" ] && [ -n "$bin" ]; then
             svc_as_pg "$bin/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 \
-                || svc_as_pg "$bin/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1
+                || svc_as_pg "$bin/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 \
+                || true  # a dead cluster's stale postmaster.pid: nothing to stop
         fi
         case "$data" in */companion-pg.*) rm -rf "$data" ;; esac
     fi
