@@ -167,12 +167,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict):
         text = wire.encode(frame)
         protocol = self.protocol
-        if protocol is not None and protocol.state == fastpath.STATE_OPEN:
+        if protocol is None:  # not under Daphne (tests)
+            await self.send(text_data=text)
+        elif protocol.state == fastpath.STATE_OPEN:
             # hello, acks and errors take the hub's direct write too (chat/fastpath.py).
             payload = text.encode()
             fastpath.write(protocol, fastpath.text_frame(payload), payload)
-        else:
-            await self.send(text_data=text)
+        # Otherwise the client is gone or going (say, it gave up during a surge):
+        # nothing can reach it, and its disconnect cleans up.
 
     async def fail(self, ref, error: ServiceError, close: int | None = None):
         await self.send_frame(wire.error_frame(ref=ref, code=error.code, message=error.message, **error.details))

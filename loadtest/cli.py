@@ -213,7 +213,8 @@ def summary_lines(report: dict) -> list[str]:
     lines = []
     for v in report["variants"]:
         c, d, s, po, l, sc = v["connections"], v["delivery"], v["server"], v["posts"], v["post_to_screen_ms"], v["screen"]
-        lines.append(f"== {v['label']} ({report['config']['layer']} layer, {s['processes']} process(es)) ==")
+        layer = f"{report['config']['layer']} layer" if report["config"].get("spawn") else "a running server"
+        lines.append(f"== {v['label']} ({layer}, {s['processes']} process(es)) ==")
         lines.append(f"  connections: attempted {c['attempted']}, held {c['held']} (viewers {c['viewers_held']}/"
                      f"{c['viewers_target']}), failed {c['failed']} {c['failed_by_reason'] or ''}, "
                      f"dropped {c['dropped']} {c['dropped_by_reason'] or ''}; ramp {c['ramp_s']} s, connect to "
