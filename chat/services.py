@@ -209,8 +209,16 @@ def event_by_slug(slug: str) -> Event | None:
 
 
 def room_viewer(*, user, event: Event) -> dict:
-    """What a room's ``hello`` says about the viewer."""
-    return wire.viewer_payload(user, can_post=can_post(user, event))
+    """What a room's ``hello`` says about the viewer: a banned or timed-out account cannot post, and why."""
+    allowed = can_post(user, event)
+    refusal = None
+    if allowed:
+        try:
+            moderation.sanction_check(user=user)
+        except ServiceError as error:
+            allowed = False
+            refusal = {"code": error.code, "message": error.message, **error.details}
+    return wire.viewer_payload(user, can_post=allowed, refusal=refusal)
 
 
 def room_snapshot(*, event: Event, lang: str | None = None) -> dict:

@@ -118,10 +118,18 @@ def event_payload(event) -> dict:
     }
 
 
-def viewer_payload(user, *, can_post: bool) -> dict:
+def viewer_payload(user, *, can_post: bool, refusal: dict | None = None) -> dict:
+    """
+    Who the viewer is in ``hello``. ``refusal`` says why an account may not
+    post now when a sanction is the reason: ``{"code": "banned"}`` or
+    ``{"code": "timed_out", "until": ..., "retry_after": ...}`` (the error's fields).
+    """
     if user is None or not user.is_authenticated:
         return {"id": None, "name": None, "can_post": False, "roles": []}
-    return {"id": user.pk, "name": user.name, "can_post": can_post, "roles": user.roles()}
+    payload = {"id": user.pk, "name": user.name, "can_post": can_post, "roles": user.roles()}
+    if refusal:
+        payload["refusal"] = refusal
+    return payload
 
 
 def summary_payload(summary, *, stale: bool = False) -> dict:

@@ -174,12 +174,21 @@ async function main() {
     }
   }
 
+  let sanctionTimer = null;
   function applyViewer(viewer) {
     if (!composer || !viewer) return;
+    clearTimeout(sanctionTimer);
     if (viewer.can_post) composer.setDisabledReason(null);
     else if (event.status === 'scheduled') composer.setDisabledReason(describeError('event_not_live'));
     else if (!viewer.id) composer.setDisabledReason(describeError('auth_required'));
-    else composer.setDisabledReason(describeError('forbidden'));
+    else if (viewer.refusal) {
+      // Banned or timed out: say so; a time-out opens the box again when it ends.
+      composer.setDisabledReason(describeError(viewer.refusal.code, viewer.refusal));
+      const wait = Number(viewer.refusal.retry_after);
+      if (wait > 0) {
+        sanctionTimer = setTimeout(() => applyViewer({ ...viewer, can_post: true, refusal: null }), wait * 1000 + 250);
+      }
+    } else composer.setDisabledReason(describeError('forbidden'));
   }
 
   function showOnline(count) {

@@ -56,6 +56,28 @@ async def test_anonymous_viewer_gets_hello_and_may_not_post(live_event):
     await comm.disconnect()
 
 
+async def test_hello_tells_a_sanctioned_account_it_cannot_post_and_why(live_event, viewer, make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from moderation.models import Sanction
+
+    muted = await database_sync_to_async(make_user)("muted")
+    await database_sync_to_async(Sanction.objects.create)(user=viewer, kind=Sanction.Kind.BAN)
+    await database_sync_to_async(Sanction.objects.create)(
+        user=muted, kind=Sanction.Kind.TIMEOUT, ends_at=timezone.now() + timedelta(minutes=10)
+    )
+    banned = await connect(token=await token_for(viewer), headers=())
+    hello = await banned.receive_json_from()
+    assert hello["viewer"]["can_post"] is False and hello["viewer"]["refusal"]["code"] == "banned"
+    timed_out = await connect(token=await token_for(muted), headers=())
+    refusal = (await timed_out.receive_json_from())["viewer"]["refusal"]
+    assert refusal["code"] == "timed_out" and 590 < refusal["retry_after"] <= 600 and refusal["until"]
+    await banned.disconnect()
+    await timed_out.disconnect()
+
+
 async def test_token_client_posts_gets_ack_and_sees_the_broadcast(live_event, viewer):
     key = await token_for(viewer)
     poster = await connect(token=key, headers=())

@@ -131,3 +131,27 @@ def test_the_live_moderation_page_streams_comments_and_hides_with_one_click(gues
     send(author, unique("am I muted?"))
     expect(author.locator("[data-composer-status]")).to_contain_text(re.compile(r"timed (you )?out", re.I))
     assert not admin.errors and not watcher.errors
+
+
+def test_a_timed_out_viewer_sees_why_the_box_is_shut_and_it_opens_when_the_time_out_ends(guest, server_env):
+    """hello says the account is timed out: the composer is shut with the reason, and opens again on time."""
+    tmp, env = server_env
+    name = unique("Muted")
+    page = guest(name)
+    code = (
+        "from datetime import timedelta\n"
+        "from django.utils import timezone\n"
+        "from accounts.models import User\n"
+        "from moderation.models import Sanction\n"
+        f"user = User.objects.get(display_name={name!r})\n"
+        "Sanction.objects.create(user=user, kind='timeout', ends_at=timezone.now() + timedelta(seconds=6))\n"
+    )
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c", code], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    page.reload()
+    expect(page.locator("[data-composer-status]")).to_contain_text("A moderator timed you out until")
+    expect(page.locator("#composer-text")).to_be_disabled()
+    expect(page.locator("#composer-text")).to_be_enabled(timeout=12_000)
+    send(page, unique("back again"))
+    expect(page.locator("[data-composer-status]")).to_have_text("Sent.")
+    assert not page.errors
