@@ -6,6 +6,7 @@ Danmaku write and read paths. Consumers, API views, admin and commands call thes
 The moderation rules (sanctions, room settings, blocked terms) live in
 ``moderation.services``; these call it.
 """
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from moderation import services as moderation
 
 from . import broadcast, wire
 from .models import Comment
+
+logger = logging.getLogger(__name__)
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_MEDIA_MS = 7 * 24 * 3600 * 1000
@@ -135,10 +138,15 @@ def danmaku_post_batch(posts: list[Post]) -> list[Comment | ServiceError]:
     for post in posts:
         try:
             danmaku_check(event=post.event, author=post.author, draft=post.draft, sanctions=sanctions)
+            screening = moderation.post_screen(event=post.event, text=post.draft.text)
         except ServiceError as error:
             results.append(error)
             continue
-        screening = moderation.post_screen(event=post.event, text=post.draft.text)
+        except Exception:
+            # One post's unexpected failure is that post's alone, not its batch's.
+            logger.exception("danmaku_post: checking a post failed")
+            results.append(ServiceError("internal", "Something went wrong; try again."))
+            continue
         comment = Comment(
             event=post.event,
             author=post.author,

@@ -17,6 +17,7 @@ HTTP_STATUS = {
     "rate_limited": 429,
     "slow_mode": 429,
     "server_busy": 503,
+    "internal": 500,
     # Producers' console, stats and polls (docs/producers.md): state conflicts are 409.
     "results_hidden": 403,
     "slug_taken": 409,

@@ -97,3 +97,19 @@ def test_a_batch_reads_every_authors_sanctions_in_one_query(live_event, make_use
     assert codes == ["banned", "timed_out"] + ["visible"] * 4
     assert results[1].details["retry_after"] > 0
     assert sum("moderation_sanction" in q["sql"] for q in queries.captured_queries) == 1
+
+
+@pytest.mark.django_db
+def test_one_posts_unexpected_failure_is_its_own(live_event, make_user, monkeypatch):
+    ana = make_user()
+    real = moderation.post_screen
+
+    def screen(*, event, text):
+        if text == "boom":
+            raise RuntimeError("a bug")
+        return real(event=event, text=text)
+
+    monkeypatch.setattr(moderation, "post_screen", screen)
+    results = services.danmaku_post_batch([post(live_event, ana, "before"), post(live_event, ana, "boom"), post(live_event, ana, "after")])
+    assert [r.code if isinstance(r, ServiceError) else r.text for r in results] == ["before", "internal", "after"]
+    assert list(Comment.objects.order_by("id").values_list("text", flat=True)) == ["before", "after"]
