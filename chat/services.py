@@ -134,7 +134,7 @@ def danmaku_post_batch(posts: list[Post]) -> list[Comment | ServiceError]:
     stored: list[tuple[Comment, moderation.Screening]] = []
     # One query for the sanctions of every author in the batch, not one per post.
     authors = {post.author.pk for post in posts if post.author is not None and post.author.is_authenticated}
-    sanctions = moderation.active_sanctions(user_ids=authors) if len(authors) > 1 else None
+    sanctions = moderation.active_sanctions(user_ids=authors)
     for post in posts:
         try:
             danmaku_check(event=post.event, author=post.author, draft=post.draft, sanctions=sanctions)
