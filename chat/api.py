@@ -1,14 +1,16 @@
+import os
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 
 from companion.errors import ServiceError
 from events.models import Event
 
-from . import services, wire
+from . import hub, services, wire
 
 MAX_WINDOW_ITEMS = 5000
 
@@ -85,5 +87,31 @@ def danmaku_density(request, slug):
             "bucket_ms": bucket_ms,
             "duration_ms": event.live_edge_ms(),
             "buckets": services.danmaku_density(event=event, bucket_ms=bucket_ms),
+        }
+    )
+
+
+@extend_schema(
+    summary="This server process's room hub counters (staff only; one process per request)",
+    description=(
+        "``hub`` is null until the process has served a room socket. Counters count since the hub "
+        "started: frames_sent, frames_skipped_slow (danmaku not sent to a client that is behind), "
+        "slow_closed (stalled clients closed with 4408), items_dropped_by_cap (comments sampled out "
+        "by the display cap), refused (sockets told server_busy and closed with 4013), batches "
+        "(database calls of the comment and vote batchers)."
+    ),
+    responses=OpenApiTypes.OBJECT,
+)
+@api_view(["GET"])
+@permission_classes([IsAdminUser])
+def metrics(request):
+    # The hub belongs to the server's event loop; this view runs in a worker
+    # thread, so it reads the hub there is and never creates one.
+    current = hub._hub
+    return Response(
+        {
+            "process": current.process_id if current else None,
+            "pid": os.getpid(),
+            "hub": current.metrics() if current else None,
         }
     )

@@ -27,6 +27,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from companion import batch
+
 from . import fastpath, services, wire
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class RoomHub:
         self.frames_skipped_slow = 0
         self.slow_closed = 0
         self.items_dropped_by_cap = 0
+        self.refused = 0
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -177,12 +180,38 @@ class RoomHub:
     def admit(self) -> bool:
         """Take a connection slot, unless this process is full."""
         if self.connections >= self.max_connections:
+            self.refused += 1
             return False
         self.connections += 1
         return True
 
     def release(self) -> None:
         self.connections = max(0, self.connections - 1)
+
+    def metrics(self) -> dict:
+        """
+        This process's figures (the counters count since the hub started). Safe
+        to call from another thread: it reads ints and copies the rooms in one
+        C-level step, never awaiting or changing anything.
+        """
+        rooms = list(self.rooms.items())
+        batchers = list(batch._batchers.values())
+        return {
+            "process_id": self.process_id,
+            "connections": self.connections,
+            "max_connections": self.max_connections,
+            "rooms": len(rooms),
+            "room_sockets": {str(event_id): len(room.sockets) for event_id, room in rooms},
+            "frames_sent": self.frames_sent,
+            "frames_skipped_slow": self.frames_skipped_slow,
+            "slow_closed": self.slow_closed,
+            "items_dropped_by_cap": self.items_dropped_by_cap,
+            "refused": self.refused,
+            "tick_ms": round(self.tick_s * 1000),
+            "display_cap": self.display_cap,
+            # Database calls made by this loop's comment and vote batchers.
+            "batches": {b.name: b.batches for b in batchers if b.loop is self.loop},
+        }
 
     # --- membership -----------------------------------------------------------
 

@@ -27,6 +27,7 @@ api_patterns = [
     path("polls/<int:poll_id>/vote/", polls_api.poll_vote, name="api-poll-vote"),
     path("polls/<int:poll_id>/results/", polls_api.poll_results, name="api-poll-results"),
     path("polls/<int:poll_id>/results.csv", polls_api.poll_results_csv, name="api-poll-results-csv"),
+    path("metrics/", chat_api.metrics, name="api-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
