@@ -3,8 +3,9 @@ The load tool's Django side, run as a subprocess with the server's environment
 (DJANGO_SETTINGS_MODULE, DATABASE_URL), so it writes to the server's database:
 
     python -m loadtest.accounts prepare --slug demo --count 200 [--migrate] [--seed]
-        bulk-creates accounts ``<prefix>0..N-1`` with DRF API tokens (idempotent) and
-        prints JSON: {"event": {...}, "tokens": [...]}
+        bulk-creates accounts ``<prefix>0..N-1`` with DRF API tokens (idempotent), and
+        one staff account ``<prefix>staff`` whose token reads /api/metrics/; prints
+        JSON: {"event": {...}, "tokens": [...], "staff_token": "..."}
     python -m loadtest.accounts verify --ids FILE
         reads a JSON list of acknowledged comment ids and prints JSON with how many
         of them are not in storage ("missing": must be 0)
@@ -76,6 +77,22 @@ def ensure_accounts(prefix: str, count: int) -> list[str]:
     return [have[users[name].pk] for name in names]
 
 
+def ensure_staff(prefix: str) -> str:
+    """The token of the tool's staff account (no password, no groups: it can read the metrics, nothing more)."""
+    from django.contrib.auth.hashers import make_password
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+
+    # An existing account of that name is used as it is, never promoted (not staff: the fetch says 403).
+    user, _ = User.objects.get_or_create(
+        username=f"{prefix}staff",
+        defaults={"display_name": "Load metrics", "is_staff": True, "password": make_password(None)},
+    )
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
 def verify(ids: list[int]) -> dict:
     from chat.models import Comment
 
@@ -112,7 +129,7 @@ def main(argv=None):
             call_command("migrate", interactive=False, verbosity=0)
         event = ensure_event(args.slug, args.seed)
         tokens = ensure_accounts(args.prefix, args.count)
-        json.dump({"event": event, "tokens": tokens}, sys.stdout)
+        json.dump({"event": event, "tokens": tokens, "staff_token": ensure_staff(args.prefix)}, sys.stdout)
     else:
         with open(args.ids) as fh:
             ids = [int(i) for i in json.load(fh)]

@@ -192,10 +192,11 @@ def pids_listening(ports: list[int]) -> list[int]:
     return sorted(pids)
 
 
-def run_phase(plan: Plan, label: str, ports, tokens, event, pids, redis_pid, profile_out) -> dict:
+def run_phase(plan: Plan, label: str, ports, tokens, event, pids, redis_pid, profile_out,
+              metrics_token: str | None = None) -> dict:
     profiler = PySpy(pids[0], profile_out) if profile_out and pids else None
     phase = Phase(plan, label=label, ports=ports, tokens=tokens, event=event, server_pids=pids,
-                  redis_pid=redis_pid, profiler=profiler)
+                  redis_pid=redis_pid, profiler=profiler, metrics_token=metrics_token)
     return asyncio.run(phase.run())
 
 
@@ -230,6 +231,16 @@ def summary_lines(report: dict) -> list[str]:
                      f"{po['ack_latency_ms']['p50']} ms p99 {po['ack_latency_ms']['p99']} ms")
         lines.append(f"  post-to-screen: p50 {l['p50']} ms, p95 {l['p95']} ms, p99 {l['p99']} ms (n={l['n']}); "
                      f"not shown {sc['not_shown']} of {sc['shown'] + sc['not_shown']}")
+        hub = v.get("hub")
+        if hub and "error" in hub:
+            lines.append(f"  hub: metrics not read ({hub['error']})")
+        elif hub:
+            w, t = hub["window"], hub["totals"]
+            lines.append(f"  hub (window, all processes): {w['frames_sent']} frames sent, skipped for slow clients "
+                         f"{w['frames_skipped_slow']}, slow clients closed {w['slow_closed']}, comments dropped by "
+                         f"the display cap {w['items_dropped_by_cap']}, database batches "
+                         f"{', '.join(f'{k} {n}' for k, n in w['batches'].items()) or 0}; "
+                         f"refused {w['refused']} (since start {t['refused']})")
         st = v.get("storage", {})
         lines.append(f"  storage: acked comments missing: {st.get('missing')} of {st.get('checked')}")
         errs = s.get("log_errors")
@@ -301,6 +312,7 @@ def main(argv=None) -> int:
             prep += ["--seed"]
         prepared = json.loads(srv.run_helper(prep, env))
         event, tokens = prepared["event"], prepared["tokens"]
+        staff_token = prepared.get("staff_token")
 
         plan = Plan(slug=args.slug, viewers=args.viewers, tracked=args.tracked, posters=posters, ramp=args.ramp,
                     rate=args.rate, duration=args.duration, settle=args.settle, drain=args.drain,
@@ -337,8 +349,9 @@ def main(argv=None) -> int:
                     log("no server pid found (pass --server-pid): server CPU/RSS will read 0")
             log(f"{label}: {args.viewers} viewers at {args.ramp}/s, {args.rate} comments/s for {args.duration} s")
             profile_out = workdir / f"profile-{label}.txt" if args.profile else None
+            # The stock baseline has no hub: its report says "hub": null.
             result = run_phase(plan, label, ports, tokens, event, pids, redis.proc.pid if redis else None,
-                               profile_out)
+                               profile_out, metrics_token=None if label == "stock" else staff_token)
             log(f"{label}: phase done")
             if workers is not None:
                 result["server"]["alive_at_end"] = workers.alive()

@@ -6,7 +6,9 @@ One measured phase against one server (Companion or the stock baseline):
 2. ramp the counting viewers at ``ramp`` connections/s, settle, read RSS again
    (the difference per viewer is the memory per connection);
 3. the window: post ``rate`` comments/s for ``duration`` s, round-robin over the
-   posters; frames, comments and server CPU are counted over exactly this window;
+   posters; frames, comments and server CPU are counted over exactly this window,
+   and each server process's hub counters (``/api/metrics/``) are read just
+   before and just after it;
 4. drain: wait (bounded) for outstanding acks and for the tracked viewers to
    stop receiving, then close every socket.
 
@@ -14,6 +16,7 @@ Every loop is bounded in count and in time; all traffic goes to 127.0.0.x.
 """
 import asyncio
 import gc
+import http.client
 import json
 import random
 import time
@@ -28,11 +31,55 @@ from .wsclient import OPEN, Counters, CountingClient, PosterClient, TrackedClien
 
 FILLER = ("what a run", "go go go", "888888", "unbelievable", "that line", "so close", "clean", "wow")
 COLORS = ("#ffffff", "#ffffff", "#ffffff", "#ffd166", "#06d6a0", "#ef476f")
+# The hub's counters (chat/hub.py, RoomHub.metrics) the report sums over processes.
+HUB_COUNTERS = ("frames_sent", "frames_skipped_slow", "slow_closed", "items_dropped_by_cap", "refused")
 
 
 def _busy(times) -> float:
     """CPU seconds the whole machine was busy (guest time is already in user)."""
     return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+
+
+def fetch_metrics(port: int, token: str, timeout: float = 10.0) -> dict:
+    """One server process's ``GET /api/metrics/`` (blocking: run it in a thread)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/api/metrics/", headers={"Authorization": f"Token {token}", "Accept": "application/json"})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"HTTP {response.status} {body[:200]!r}")
+    return json.loads(body)
+
+
+def _add(into: dict, name: str, value: int) -> None:
+    into[name] = into.get(name, 0) + value
+
+
+def hub_block(ports: list[int], before: list[dict], after: list[dict]) -> dict:
+    """
+    The report's ``hub``: each counter's change over the window and its total
+    at the end (since the process started: refusals happen mostly during the
+    ramp), summed over processes, and each process's raw figures. A process
+    that had no hub yet (``"hub": null``) counts as zeros.
+    """
+    window = {name: 0 for name in HUB_COUNTERS} | {"batches": {}}
+    totals = {name: 0 for name in HUB_COUNTERS} | {"batches": {}, "connections": 0}
+    processes = []
+    for port, b, a in zip(ports, before, after, strict=True):
+        hb, ha = b["hub"] or {}, a["hub"] or {}
+        for name in HUB_COUNTERS:
+            window[name] += ha.get(name, 0) - hb.get(name, 0)
+            totals[name] += ha.get(name, 0)
+        totals["connections"] += ha.get("connections", 0)
+        for name, count in (ha.get("batches") or {}).items():
+            _add(window["batches"], name, count - (hb.get("batches") or {}).get(name, 0))
+            _add(totals["batches"], name, count)
+        processes.append({"port": port, "pid": a["pid"], "process": a["process"],
+                          "before": b["hub"], "after": a["hub"]})
+    return {"window": window, "totals": totals, "processes": processes}
 
 
 @dataclass
@@ -55,8 +102,11 @@ class Plan:
 
 class Phase:
     def __init__(self, plan: Plan, *, label: str, ports: list[int], tokens: list[str], event: dict,
-                 server_pids: list[int], redis_pid: int | None = None, profiler=None):
+                 server_pids: list[int], redis_pid: int | None = None, profiler=None,
+                 metrics_token: str | None = None):
         self.plan = plan
+        # A staff token for every worker's /api/metrics/; None: no hub figures (the stock baseline).
+        self.metrics_token = metrics_token
         self.label = label
         self.ports = ports
         self.tokens = tokens
@@ -247,6 +297,30 @@ class Phase:
                 return
             await asyncio.sleep(0.1)
 
+    # --- the server's own counters ---------------------------------------------------
+
+    async def hub_metrics(self) -> list[dict] | str:
+        """Every worker's /api/metrics/, fetched side by side; or what went wrong."""
+        results = await asyncio.gather(
+            *(asyncio.to_thread(fetch_metrics, port, self.metrics_token) for port in self.ports),
+            return_exceptions=True,
+        )
+        for port, result in zip(self.ports, results):
+            if isinstance(result, Exception):
+                return f"port {port}: {type(result).__name__}: {result}"[:500]
+        return results
+
+    def hub_report(self, before, after) -> dict | None:
+        if self.metrics_token is None:
+            return None
+        for fetched in (before, after):
+            if isinstance(fetched, str):
+                return {"error": fetched}
+        try:
+            return hub_block(self.ports, before, after)
+        except Exception as exc:  # an unexpected body: reported, never fatal
+            return {"error": f"{type(exc).__name__}: {exc}"[:500]}
+
     # --- the phase ------------------------------------------------------------------
 
     def open_count(self, clients) -> int:
@@ -272,6 +346,7 @@ class Phase:
         await asyncio.sleep(plan.settle)
         rss_idle = self.server.rss()
         idle_open = self.open_count(self.viewers)
+        hub0 = await self.hub_metrics() if self.metrics_token else None
 
         # 3. the window. The tool's own collector would otherwise re-walk every
         # client it holds during the window (in the first variant of a run
@@ -298,6 +373,7 @@ class Phase:
                 "poster": self.open_count(self.posters)}
         stop.set()
         await lag_task
+        hub1 = await self.hub_metrics() if self.metrics_token else None
 
         # 4. drain and close.
         await self.drain()
@@ -388,6 +464,7 @@ class Phase:
                 "shown_fraction": round(shown / (shown + not_shown), 4) if shown + not_shown else None,
             },
             "errors_by_code": counter_dict(self.error_frames),
+            "hub": self.hub_report(hub0, hub1),
             "client": {
                 "cpu_s": round(me_cpu, 3),
                 "cpu_util_cores": round(me_cpu / window, 3) if window else None,

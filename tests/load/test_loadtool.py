@@ -4,6 +4,7 @@ a Daphne it spawns on a throwaway SQLite file and the in-memory layer. It checks
 the report's shape and the one number that must always hold: no acknowledged
 comment is missing from storage. Takes about 10-15 s.
 """
+import asyncio
 import json
 import subprocess
 import sys
@@ -47,6 +48,13 @@ def test_load_tool_smoke(tmp_path):
     # The number that must hold: every acknowledged comment is in the database.
     assert run["storage"]["checked"] == 20
     assert run["storage"]["missing"] == 0
+    # The server's own counters, read from /api/metrics/ around the window.
+    hub = run["hub"]
+    assert "error" not in hub, hub
+    assert hub["window"]["frames_sent"] > 0 and hub["window"]["batches"]["danmaku-posts"] >= 1, hub
+    assert hub["totals"]["refused"] == 0 and hub["totals"]["connections"] == 14, hub
+    (process,) = hub["processes"]
+    assert process["after"]["max_connections"] > 0 and process["pid"] in run["server_pids"]
 
 
 def test_a_full_daphne_refuses_with_try_again_later(tmp_path):
@@ -65,4 +73,19 @@ def test_a_full_daphne_refuses_with_try_again_later(tmp_path):
     # Posters and tracked viewers connect first (5), then 9 counting viewers: 5 fit.
     assert conn["held"] == 10 and conn["failed_by_reason"] == {"viewer:closed_4013": 4}, conn
     assert run["posts"]["acked"] == 10 and run["storage"]["missing"] == 0
+    # The hub counted the same refusals (during the ramp, before the window).
+    assert run["hub"]["totals"]["refused"] == 4, run["hub"]
+    assert run["hub"]["totals"]["connections"] == 10, run["hub"]
     assert not (run["server"].get("log_errors") or {}).get("tracebacks"), run["server"].get("log_errors")
+
+
+def test_a_failed_metrics_fetch_is_reported_not_fatal():
+    """A server that does not answer /api/metrics/ gives ``"hub": {"error": ...}``, and the run goes on."""
+    from loadtest.runner import Phase, Plan
+    from loadtest.server import free_ports
+
+    phase = Phase(Plan(), label="companion", ports=free_ports(1), tokens=[], event={}, server_pids=[],
+                  metrics_token="not-a-token")
+    fetched = asyncio.run(phase.hub_metrics())
+    assert isinstance(fetched, str) and "ConnectionRefusedError" in fetched
+    assert phase.hub_report(fetched, fetched) == {"error": fetched}
