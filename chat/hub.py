@@ -66,9 +66,9 @@ class Room:
         self.recent: deque[dict] = deque(maxlen=settings.CATCHUP_MAX_ITEMS)
         self.peer_counts: dict[str, tuple[int, float]] = {}
         self.online_sent: int | None = None
-        # Sampling budget for the display cap.
-        self.shown_this_second = 0
-        self.second = 0
+        # Display-cap budget (items), refilled continuously: see RoomHub._sample.
+        self.allowance: float | None = None
+        self.allowance_at = 0.0
 
 
 class RoomHub:
@@ -375,16 +375,25 @@ class RoomHub:
                 await self.send_text(targets, wire.encode(frame))
 
     def _sample(self, room: Room, items: list[dict], now: float) -> list[dict]:
-        """Apply the per-room display cap: at most ``display_cap`` items a second."""
-        second = int(now)
-        if second != room.second:
-            room.second, room.shown_this_second = second, 0
-        budget = self.display_cap - room.shown_this_second
+        """
+        Apply the per-room display cap: at most ``display_cap`` items a second,
+        spread evenly over the ticks. The budget refills continuously and holds
+        at most two ticks' worth, so a hot room shows a steady stream of a few
+        comments per tick, not a second's worth in the first ticks and then
+        nothing until the next second.
+        """
+        burst = max(1.0, 2 * self.display_cap * self.tick_s)
+        if room.allowance is None:
+            room.allowance = burst
+        else:
+            room.allowance = min(burst, room.allowance + (now - room.allowance_at) * self.display_cap)
+        room.allowance_at = now
+        budget = int(room.allowance)
         if len(items) > budget:
-            self.items_dropped_by_cap += len(items) - max(budget, 0)
+            self.items_dropped_by_cap += len(items) - budget
             items = random.sample(items, budget) if budget > 0 else []
             items.sort(key=lambda item: item["id"])
-        room.shown_this_second += len(items)
+        room.allowance -= len(items)
         return items
 
     async def send_text(self, sockets, text: str, *, droppable: bool = False) -> None:

@@ -15,6 +15,10 @@ unbatched  every comment is stored in its own database hop and transaction
 nogc       no ``ASGI_GC_TUNING``: the collector's default thresholds, nothing
            frozen.
 none       nothing: the same server again, a control for the order of variants.
+secondcap  the display cap's budget is per calendar second, spent by the first ticks
+           of each second (a hot room got two to four full frames, then nothing
+           for the rest of the second) instead of refilled evenly every tick:
+           the hub before commit SECONDCAP_COMMIT.
 switch     ``sys.setswitchinterval(LOADTEST_SWITCH_INTERVAL)`` (default 0.0005 s;
            Python's is 0.005): how long the database thread waits for the GIL
            while the event loop is busy writing frames.
@@ -60,7 +64,28 @@ def patch_switch():
     sys.setswitchinterval(float(os.environ.get("LOADTEST_SWITCH_INTERVAL", "0.0005")))
 
 
-PATCHES = {"none": lambda: None, "autobahn": patch_autobahn, "unbatched": patch_unbatched, "nogc": patch_nogc, "switch": patch_switch}
+def patch_secondcap():
+    import random
+
+    from chat.hub import RoomHub
+
+    def _sample(self, room, items, now):
+        second = int(now)
+        if second != getattr(room, "second", None):
+            room.second, room.shown_this_second = second, 0
+        budget = self.display_cap - room.shown_this_second
+        if len(items) > budget:
+            self.items_dropped_by_cap += len(items) - max(budget, 0)
+            items = random.sample(items, budget) if budget > 0 else []
+            items.sort(key=lambda item: item["id"])
+        room.shown_this_second += len(items)
+        return items
+
+    RoomHub._sample = _sample
+
+
+PATCHES = {"none": lambda: None, "autobahn": patch_autobahn, "unbatched": patch_unbatched, "nogc": patch_nogc, "switch": patch_switch,
+           "secondcap": patch_secondcap}
 
 
 def main():

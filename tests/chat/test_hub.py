@@ -5,7 +5,7 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 
 from chat import fastpath, wire
-from chat.hub import RoomHub
+from chat.hub import Room, RoomHub
 
 
 class Recorder:
@@ -83,10 +83,25 @@ async def test_display_cap_samples_but_keeps_the_buffer_complete(hub):
         hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(n)})
     await hub.flush()
     shown = [i["id"] for i in sock.frames[0]["items"]]
-    assert len(shown) == 10 and shown == sorted(shown)
-    assert hub.items_dropped_by_cap == 40
+    # A tick shows at most two ticks' worth of the cap (10/s, 100 ms ticks): 2.
+    assert len(shown) == 2 and shown == sorted(shown)
+    assert hub.items_dropped_by_cap == 48
     # Catch-up still knows every comment.
     assert [i["id"] for i in hub.recent_since(1, 39)] == list(range(40, 50))
+
+
+def test_display_cap_spreads_a_seconds_budget_over_its_ticks(hub):
+    # 200 comments/s against a cap of 80/s, 100 ms ticks: every tick shows a
+    # few (about 8), none shows a second's worth, and none is left empty.
+    hub.display_cap = 80
+    room = Room(1)
+    shown = []
+    for tick in range(1, 31):
+        batch = [item(tick * 100 + n) for n in range(20)]
+        shown.append(len(hub._sample(room, batch, now=1000.0 + tick * hub.tick_s)))
+    assert shown[0] == 16  # a quiet room's first busy tick: two ticks' worth
+    assert all(7 <= n <= 9 for n in shown[1:]), shown
+    assert sum(shown[1:11]) <= 80 + 1
 
 
 async def test_latest_stats_frame_per_tick_wins(hub):
