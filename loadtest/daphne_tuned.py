@@ -18,7 +18,7 @@ none       nothing: the same server again, a control for the order of variants.
 secondcap  the display cap's budget is per calendar second, spent by the first ticks
            of each second (a hot room got two to four full frames, then nothing
            for the rest of the second) instead of refilled evenly every tick:
-           the hub before commit SECONDCAP_COMMIT.
+           the hub before commit 16a5fa0.
 switch     ``sys.setswitchinterval(LOADTEST_SWITCH_INTERVAL)`` (default 0.0005 s;
            Python's is 0.005): how long the database thread waits for the GIL
            while the event loop is busy writing frames.
