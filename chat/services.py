@@ -21,6 +21,7 @@ from django.utils import timezone
 from companion import ratelimit
 from companion.errors import ServiceError
 from events.models import Event
+from moderation import rules
 from moderation import services as moderation
 
 from . import broadcast, wire
@@ -83,8 +84,13 @@ def can_post(user, event: Event) -> bool:
     return bool(user and user.is_authenticated and user.is_active and event.status != Event.Status.SCHEDULED)
 
 
-def danmaku_check(*, event: Event, author, draft: DanmakuDraft, sanctions: dict | None = None) -> None:
-    """Raise the reason ``author`` may not post ``draft`` now, if any (``sanctions``: see post_authorise)."""
+def danmaku_check(
+    *, event: Event, author, draft: DanmakuDraft, sanctions: dict | None = None, room_rules=None
+) -> ratelimit.Hit:
+    """
+    Raise the reason ``author`` may not post ``draft`` now, if any; else the
+    rate-limit hit the post costs (``sanctions``, ``room_rules``: see post_authorise).
+    """
     if author is None or not author.is_authenticated:
         raise ServiceError("auth_required", "Sign in or join as a guest to post.")
     if not author.is_active:
@@ -94,10 +100,12 @@ def danmaku_check(*, event: Event, author, draft: DanmakuDraft, sanctions: dict 
     edge = event.live_edge_ms() or 0
     if draft.media_ms > edge + settings.DANMAKU_MEDIA_SKEW_MS:
         raise _invalid("invalid_media_time", "media_ms", "That moment of the broadcast has not happened yet.")
-    rate = moderation.post_authorise(event=event, author=author, sanctions=sanctions)
-    retry_after = ratelimit.hit(rate.key, limit=rate.count, window=rate.window)
-    if retry_after is not None:
-        raise ServiceError("rate_limited", "You are posting too fast.", retry_after=retry_after)
+    rate = moderation.post_authorise(event=event, author=author, sanctions=sanctions, room_rules=room_rules)
+    return ratelimit.Hit(rate.key, rate.count, rate.window)
+
+
+def _rate_limited(retry_after: float) -> ServiceError:
+    return ServiceError("rate_limited", "You are posting too fast.", retry_after=retry_after)
 
 
 @dataclass(frozen=True)
@@ -130,22 +138,43 @@ def danmaku_post_batch(posts: list[Post]) -> list[Comment | ServiceError]:
     broadcast after the commit; if the transaction fails, nothing is stored,
     nothing is broadcast, and the error is raised for the whole batch.
     """
-    results: list[Comment | ServiceError] = []
-    stored: list[tuple[Comment, moderation.Screening]] = []
-    # One query for the sanctions of every author in the batch, not one per post.
+    # Read once for the whole batch: the sanctions of every author (one
+    # query), each event's posting rules, and the rate limits (one round trip
+    # to the cache for all the batch's hits).
     authors = {post.author.pk for post in posts if post.author is not None and post.author.is_authenticated}
     sanctions = moderation.active_sanctions(user_ids=authors)
-    for post in posts:
+    room_rules: dict[int, rules.Rules] = {}
+    results: list[Comment | ServiceError | None] = [None] * len(posts)
+    checked: list[tuple[int, ratelimit.Hit]] = []
+    for index, post in enumerate(posts):
         try:
-            danmaku_check(event=post.event, author=post.author, draft=post.draft, sanctions=sanctions)
-            screening = moderation.post_screen(event=post.event, text=post.draft.text)
+            if post.event.pk not in room_rules:
+                room_rules[post.event.pk] = rules.rules_for(post.event.pk)
+            hit = danmaku_check(
+                event=post.event, author=post.author, draft=post.draft,
+                sanctions=sanctions, room_rules=room_rules[post.event.pk],
+            )
         except ServiceError as error:
-            results.append(error)
+            results[index] = error
             continue
         except Exception:
             # One post's unexpected failure is that post's alone, not its batch's.
             logger.exception("danmaku_post: checking a post failed")
-            results.append(ServiceError("internal", "Something went wrong; try again."))
+            results[index] = ServiceError("internal", "Something went wrong; try again.")
+            continue
+        checked.append((index, hit))
+    retry_afters = ratelimit.hit_many([hit for _, hit in checked])
+    stored: list[tuple[Comment, moderation.Screening]] = []
+    for (index, _), retry_after in zip(checked, retry_afters, strict=True):
+        post = posts[index]
+        if retry_after is not None:
+            results[index] = _rate_limited(retry_after)
+            continue
+        try:
+            screening = moderation.post_screen(event=post.event, text=post.draft.text, room_rules=room_rules[post.event.pk])
+        except Exception:
+            logger.exception("danmaku_post: screening a post failed")
+            results[index] = ServiceError("internal", "Something went wrong; try again.")
             continue
         comment = Comment(
             event=post.event,
@@ -157,7 +186,7 @@ def danmaku_post_batch(posts: list[Post]) -> list[Comment | ServiceError]:
             media_ms=post.draft.media_ms,
             status=screening.status,
         )
-        results.append(comment)
+        results[index] = comment
         stored.append((comment, screening))
     if stored:
         with transaction.atomic():

@@ -34,3 +34,18 @@ class SharedPoolRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedPoolClient
+
+    def incr_many(self, items: list[tuple[str, int]]) -> list[int]:
+        """
+        Create-or-increment each ``(key, timeout)`` and return the new counts,
+        in one pipelined round trip (``companion.ratelimit.hit_many``). A
+        counter is created with its timeout and never has it extended.
+        """
+        if not items:
+            return []
+        keys = [self.make_and_validate_key(key) for key, _ in items]
+        pipe = self._cache.get_client(keys[0], write=True).pipeline(transaction=False)
+        for key, (_, timeout) in zip(keys, items, strict=True):
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+        return pipe.execute()[1::2]

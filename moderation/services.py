@@ -67,17 +67,18 @@ class Screening:
         return {"hold": Status.HELD, "reject": Status.REJECTED}.get(self.action, Status.VISIBLE)
 
 
-def post_authorise(*, event: Event, author, sanctions: dict | None = None) -> PostRate:
+def post_authorise(*, event: Event, author, sanctions: dict | None = None, room_rules: rules.Rules | None = None) -> PostRate:
     """
     Raise why ``author`` may not post in ``event`` now: ``banned``,
     ``timed_out`` (with ``until``), ``posting_restricted`` or ``slow_mode``
     (with ``retry_after``). Otherwise return the room's posting rate.
     Moderators are exempt from slow mode and from who-may-post.
-    ``sanctions`` is ``active_sanctions`` of a batch's authors, read once for all.
+    ``sanctions`` is ``active_sanctions`` of a batch's authors and
+    ``room_rules`` the event's ``rules.rules_for``, each read once for a batch.
     """
     now = timezone.now()
     sanction_check(user=author, at=now, known=sanctions)
-    room = rules.rules_for(event.pk).room
+    room = (room_rules or rules.rules_for(event.pk)).room
     exempt = False
     if room.who_may_post != WhoMayPost.EVERYONE or room.slow_mode_seconds:
         exempt = is_moderator(author)
@@ -182,7 +183,7 @@ def _slow_mode_take(*, event_id: int, user_id: int, seconds: int) -> None:
     )
 
 
-def post_screen(*, event: Event, text: str) -> Screening:
+def post_screen(*, event: Event, text: str, room_rules: rules.Rules | None = None) -> Screening:
     """
     Apply the event's and the global blocked terms to ``text``. Reject beats
     hold beats mask; mask terms apply in every case but reject (a held
@@ -190,7 +191,7 @@ def post_screen(*, event: Event, text: str) -> Screening:
     so full-width or ligature look-alikes do not slip through; when only that
     form matches a mask term, the normalised text is stored, masked.
     """
-    terms = rules.rules_for(event.pk).terms
+    terms = (room_rules or rules.rules_for(event.pk)).terms
     if not terms:
         return Screening("allow", text)
     forms = variants(text)

@@ -104,10 +104,10 @@ def test_one_posts_unexpected_failure_is_its_own(live_event, make_user, monkeypa
     ana = make_user()
     real = moderation.post_screen
 
-    def screen(*, event, text):
+    def screen(*, event, text, **kwargs):
         if text == "boom":
             raise RuntimeError("a bug")
-        return real(event=event, text=text)
+        return real(event=event, text=text, **kwargs)
 
     monkeypatch.setattr(moderation, "post_screen", screen)
     results = services.danmaku_post_batch([post(live_event, ana, "before"), post(live_event, ana, "boom"), post(live_event, ana, "after")])
