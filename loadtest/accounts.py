@@ -4,7 +4,8 @@ The load tool's Django side, run as a subprocess with the server's environment
 
     python -m loadtest.accounts prepare --slug demo --count 200 [--migrate] [--seed]
         bulk-creates accounts ``<prefix>0..N-1`` with DRF API tokens (idempotent), and
-        one staff account ``<prefix>staff`` whose token reads /api/metrics/; prints
+        one staff account ``<prefix>staff``, also a producer, whose token reads
+        /api/metrics/ and pushes stats (--stats-rate); prints
         JSON: {"event": {...}, "tokens": [...], "staff_token": "..."}
     python -m loadtest.accounts verify --ids FILE
         reads a JSON list of acknowledged comment ids and prints JSON with how many
@@ -78,17 +79,29 @@ def ensure_accounts(prefix: str, count: int) -> list[str]:
 
 
 def ensure_staff(prefix: str) -> str:
-    """The token of the tool's staff account (no password, no groups: it can read the metrics, nothing more)."""
+    """
+    The token of the tool's staff account: no password; in the ``producers``
+    group, so it can read the metrics and push stats (nothing in admin beyond
+    the producers' permissions).
+    """
     from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
 
     from accounts.models import User
+    from events.roles import PRODUCERS
 
-    # An existing account of that name is used as it is, never promoted (not staff: the fetch says 403).
+    # An existing account of that name is used as it is, never promoted (not staff:
+    # the fetch says 403, and so do the stats pushes).
     user, _ = User.objects.get_or_create(
         username=f"{prefix}staff",
         defaults={"display_name": "Load metrics", "is_staff": True, "password": make_password(None)},
     )
+    if user.is_staff:
+        # The group exists after migrate (a data migration and post_migrate create it).
+        producers = Group.objects.filter(name=PRODUCERS).first()
+        if producers is not None:
+            user.groups.add(producers)
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
 

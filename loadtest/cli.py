@@ -12,6 +12,9 @@ Typical runs (see docs/benchmarks.md and scripts/bench.sh):
     # against a server you started yourself (same DATABASE_URL in this shell)
     python -m loadtest --target 127.0.0.1:8000 --viewers 500 --rate 20
 
+    # past capacity, with 50 viewers on slow links and stats pushed twice a second
+    python -m loadtest --spawn --viewers 1000 --rate 500 --slow-viewers 50 --slow-read-kbps 4 --stats-rate 2
+
 The JSON report goes to stdout (or --out FILE); a human summary to stderr.
 Exit status: 0; 3 when an acknowledged comment is missing from storage; 4 when
 no viewer connection was held; 1 on errors (the server did not start...).
@@ -82,6 +85,14 @@ def parse_args(argv=None):
     g.add_argument("--posters", type=int, default=None,
                    help="posting accounts/sockets (default: enough for the rate and the server's limits)")
     g.add_argument("--duration", type=float, default=10.0, help="measurement window, seconds")
+    g.add_argument("--slow-viewers", type=int, default=0,
+                   help="extra viewers (beside --viewers) on slow links: small receive buffer, reading at most "
+                        "--slow-read-kbps; their figures are the report's slow block")
+    g.add_argument("--slow-read-kbps", type=float, default=4.0,
+                   help="KB/s each slow viewer reads (0: stalled, reads nothing until the window and drain are over)")
+    g.add_argument("--stats-rate", type=float, default=0.0,
+                   help="stats pushes per second during the window, through the producer API as the tool's staff "
+                        "account (each carries its sequence number)")
     g.add_argument("--settle", type=float, default=2.0, help="seconds after the ramp before the window")
     g.add_argument("--drain", type=float, default=5.0, help="at most this long after the window for acks/frames")
     g.add_argument("--connect-timeout", type=float, default=10.0)
@@ -114,6 +125,10 @@ def parse_args(argv=None):
         p.error("--workers > 1 needs --layer redis (the in-memory layer does not cross processes)")
     if args.viewers < 0 or args.rate < 0 or args.duration <= 0 or args.ramp <= 0:
         p.error("--viewers/--rate must be >= 0, --duration and --ramp > 0")
+    if args.slow_viewers < 0 or args.slow_read_kbps < 0 or args.stats_rate < 0:
+        p.error("--slow-viewers, --slow-read-kbps and --stats-rate must be >= 0")
+    if args.stats_rate > 50:
+        p.error("--stats-rate is capped at 50 pushes/s")
     if args.viewers > 200_000:
         p.error("--viewers is capped at 200000")
     if args.source_addrs < 1 or args.source_addrs > 250:
@@ -192,11 +207,38 @@ def pids_listening(ports: list[int]) -> list[int]:
     return sorted(pids)
 
 
+def listening_ports(pid: int) -> list[int]:
+    """The TCP ports process ``pid`` listens on."""
+    try:
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+    return sorted({c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN and c.laddr})
+
+
+def metrics_ports(target_ports: list[int], server_pids: list[int]) -> list[int]:
+    """
+    One port per server process to read its /api/metrics/ from. Behind a
+    proxy (nginx on one --target) each request reaches some process, so read
+    each --server-pid's own listening port instead; without them (or when one
+    cannot be read) the targets are all there is.
+    """
+    ports = []
+    for pid in server_pids:
+        own = listening_ports(pid)
+        if not own:
+            return target_ports
+        ports.append(next((port for port in own if port in target_ports), own[0]))
+    return ports or target_ports
+
+
 def run_phase(plan: Plan, label: str, ports, tokens, event, pids, redis_pid, profile_out,
-              metrics_token: str | None = None) -> dict:
+              metrics_token: str | None = None, metrics_ports: list[int] | None = None,
+              producer_token: str | None = None) -> dict:
     profiler = PySpy(pids[0], profile_out) if profile_out and pids else None
     phase = Phase(plan, label=label, ports=ports, tokens=tokens, event=event, server_pids=pids,
-                  redis_pid=redis_pid, profiler=profiler, metrics_token=metrics_token)
+                  redis_pid=redis_pid, profiler=profiler, metrics_token=metrics_token,
+                  metrics_ports=metrics_ports, producer_token=producer_token)
     return asyncio.run(phase.run())
 
 
@@ -241,6 +283,7 @@ def summary_lines(report: dict) -> list[str]:
                          f"the display cap {w['items_dropped_by_cap']}, database batches "
                          f"{', '.join(f'{k} {n}' for k, n in w['batches'].items()) or 0}; "
                          f"refused {w['refused']} (since start {t['refused']})")
+        lines.extend(slow_lines(v.get("slow")))
         st = v.get("storage", {})
         lines.append(f"  storage: acked comments missing: {st.get('missing')} of {st.get('checked')}")
         errs = s.get("log_errors")
@@ -260,6 +303,29 @@ def summary_lines(report: dict) -> list[str]:
     return lines
 
 
+def slow_lines(slow: dict | None) -> list[str]:
+    """The summary's line on slow viewers and stats pushes (none when the run had neither)."""
+    if not slow or not (slow["config"]["slow_viewers"] or slow["stats_pushes"]):
+        return []
+    f, s, pushes = slow["fast"], slow["slow"], slow["stats_pushes"]
+    parts = []
+    if s["clients"]:
+        parts.append(f"{s['clients']} slow viewers at {slow['config']['read_kbps']} KB/s: closed {s['closed']} "
+                     f"{str(s['closed_by_reason']) + ' ' if s['closed_by_reason'] else ''}(hub: {s['hub_slow_closed']} "
+                     f"closed as stalled, 4408); "
+                     f"danmaku frames per client {s['danmaku_frames_mean']} vs fast {f['danmaku_frames_mean']} "
+                     f"(comments {s['comments_mean']} vs {f['comments_mean']})")
+    if pushes:
+        failed = f", failed {pushes['failed_by_reason']}" if pushes["failed_by_reason"] else ""
+        slow_stats = (f"; slow {s['stats_frames_mean']}/{s['stats_frames_min']} frames, saw it "
+                      f"{s['saw_last_stats']}/{s['open']} (at the drain's end, still throttled: "
+                      f"{s['at_drain_end']['saw_last_stats']})") if s["clients"] else ""
+        parts.append(f"stats pushes {pushes['ok']}/{pushes['sent']} ok (p99 {pushes['latency_ms']['p99']} ms{failed}); "
+                     f"fast {f['stats_frames_mean']}/{f['stats_frames_min']} stats frames (mean/min), saw the last "
+                     f"push {f['saw_last_stats']}/{f['open']}{slow_stats}")
+    return ["  slow: " + "; ".join(parts)]
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     nofile = srv.raise_nofile_limit()
@@ -268,11 +334,12 @@ def main(argv=None) -> int:
             os.setpriority(os.PRIO_PROCESS, 0, args.nice)
         except OSError as exc:
             print(f"loadtest: could not set niceness {args.nice}: {exc}", file=sys.stderr)
-    needed = args.viewers + (args.posters or 0) + 200
+    needed = args.viewers + args.slow_viewers + (args.posters or 0) + 200
     if nofile[0] < needed:
         print(f"loadtest: open-files limit {nofile[0]} < {needed} needed; expect too_many_open_files", file=sys.stderr)
     max_time = args.max_time or (
-        120 + 2 * (args.viewers / args.ramp + args.settle + args.duration + args.drain + 30)
+        120 + 2 * ((args.viewers + args.slow_viewers) / args.ramp + args.settle + args.duration
+                   + 2 * max(5.0, args.drain) + 30)
         * (2 if args.compare_stock else 1)
     )
     # A hard stop for the whole run: SIGALRM raises in the main thread, and the
@@ -317,7 +384,8 @@ def main(argv=None) -> int:
         plan = Plan(slug=args.slug, viewers=args.viewers, tracked=args.tracked, posters=posters, ramp=args.ramp,
                     rate=args.rate, duration=args.duration, settle=args.settle, drain=args.drain,
                     connect_timeout=args.connect_timeout, hello_timeout=args.hello_timeout,
-                    source_addrs=args.source_addrs, profile_ramp=args.profile == "ramp")
+                    source_addrs=args.source_addrs, profile_ramp=args.profile == "ramp",
+                    slow_viewers=args.slow_viewers, slow_read_kbps=args.slow_read_kbps, stats_rate=args.stats_rate)
         variants = []
         if args.spawn:
             if not args.stock_only:
@@ -347,11 +415,15 @@ def main(argv=None) -> int:
                 pids = args.server_pid or pids_listening(ports)
                 if not pids:
                     log("no server pid found (pass --server-pid): server CPU/RSS will read 0")
+            hub_ports = metrics_ports(ports, args.server_pid)
+            if hub_ports != ports:
+                log(f"{label}: reading /api/metrics/ from each server's own port {hub_ports}")
             log(f"{label}: {args.viewers} viewers at {args.ramp}/s, {args.rate} comments/s for {args.duration} s")
             profile_out = workdir / f"profile-{label}.txt" if args.profile else None
             # The stock baseline has no hub: its report says "hub": null.
             result = run_phase(plan, label, ports, tokens, event, pids, redis.proc.pid if redis else None,
-                               profile_out, metrics_token=None if label == "stock" else staff_token)
+                               profile_out, metrics_token=None if label == "stock" else staff_token,
+                               metrics_ports=hub_ports, producer_token=staff_token)
             log(f"{label}: phase done")
             if workers is not None:
                 result["server"]["alive_at_end"] = workers.alive()

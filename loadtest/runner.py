@@ -3,14 +3,21 @@ One measured phase against one server (Companion or the stock baseline):
 
 1. connect the posters and the tracked viewers (few), let the server settle,
    read its RSS;
-2. ramp the counting viewers at ``ramp`` connections/s, settle, read RSS again
+2. ramp the counting viewers at ``ramp`` connections/s, then the slow viewers
+   (``slow_viewers``, reading at most ``slow_read_kbps``), settle, read RSS again
    (the difference per viewer is the memory per connection);
 3. the window: post ``rate`` comments/s for ``duration`` s, round-robin over the
-   posters; frames, comments and server CPU are counted over exactly this window,
-   and each server process's hub counters (``/api/metrics/``) are read just
-   before and just after it;
+   posters, and push a stats update ``stats_rate`` times a second through the
+   producer API; frames, comments and server CPU are counted over exactly this
+   window, and each server process's hub counters (``/api/metrics/``) are read
+   just before and just after it;
 4. drain: wait (bounded) for outstanding acks and for the tracked viewers to
-   stop receiving, then close every socket.
+   stop receiving; then let the slow viewers read freely until they fall quiet
+   (catch-up: what the server kept for them arrives, and a connection it closed
+   shows as closed), then close every socket.
+
+The slow viewers' frames are counted apart from the others' (``delivery``
+counts the fast viewers); the report's ``slow`` block compares the two.
 
 Every loop is bounded in count and in time; all traffic goes to 127.0.0.x.
 """
@@ -19,6 +26,7 @@ import gc
 import http.client
 import json
 import random
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -27,12 +35,19 @@ import psutil
 
 from .server import ProcGroup, describe_oserror
 from .stats import counter_dict, summary_ms
-from .wsclient import OPEN, Counters, CountingClient, PosterClient, TrackedClient
+from .wsclient import OPEN, Counters, CountingClient, PosterClient, SlowClient, TrackedClient
 
 FILLER = ("what a run", "go go go", "888888", "unbelievable", "that line", "so close", "clean", "wow")
 COLORS = ("#ffffff", "#ffffff", "#ffffff", "#ffd166", "#06d6a0", "#ef476f")
 # The hub's counters (chat/hub.py, RoomHub.metrics) the report sums over processes.
 HUB_COUNTERS = ("frames_sent", "frames_skipped_slow", "slow_closed", "items_dropped_by_cap", "refused")
+# A slow viewer's socket looks like one on a real network path: a small
+# receive buffer (Linux doubles it), and an Ethernet-sized MSS. On loopback the
+# MSS is about 64 KB, and the server's kernel sizes its send buffer from it: a
+# reader that stalls then has about 4 MB absorbed by the server's kernel before
+# anything queues in Daphne, where the hub looks. With these, about 170 KB.
+SLOW_RCVBUF = 8 * 1024
+SLOW_MSS = 1400
 
 
 def _busy(times) -> float:
@@ -52,6 +67,31 @@ def fetch_metrics(port: int, token: str, timeout: float = 10.0) -> dict:
     if response.status != 200:
         raise RuntimeError(f"HTTP {response.status} {body[:200]!r}")
     return json.loads(body)
+
+
+def stats_document(seq: int) -> dict:
+    """The stats push number ``seq``: one metric whose value carries the sequence number."""
+    return {"metrics": [{"label": "Load test push", "value": f"lt-seq-{seq}"}]}
+
+
+def push_stats(port: int, slug: str, token: str, seq: int, timeout: float = 10.0) -> None:
+    """``POST /api/events/<slug>/stats/`` as a producer (blocking: run it in a thread); raises unless 201."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", f"/api/events/{slug}/stats/", body=json.dumps(stats_document(seq)),
+                     headers={"Authorization": f"Token {token}", "Content-Type": "application/json",
+                              "Accept": "application/json"})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 201:
+        raise RuntimeError(f"HTTP {response.status} {body[:200]!r}")
+
+
+def _mean(values) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _add(into: dict, name: str, value: int) -> None:
@@ -98,15 +138,24 @@ class Plan:
     ramp_limit: float = 600.0   # the ramp gives up (rest "not_attempted") after this long
     source_addrs: int = 1       # >1: bind clients to 127.0.0.2.. for more client ports
     profile_ramp: bool = False  # profile the viewer ramp instead of the window
+    slow_viewers: int = 0       # extra viewers that read at most slow_read_kbps
+    slow_read_kbps: float = 4.0  # KB/s per slow viewer; 0: stalled, reads nothing until the catch-up
+    stats_rate: float = 0.0     # stats pushes per second during the window
 
 
 class Phase:
     def __init__(self, plan: Plan, *, label: str, ports: list[int], tokens: list[str], event: dict,
                  server_pids: list[int], redis_pid: int | None = None, profiler=None,
-                 metrics_token: str | None = None):
+                 metrics_token: str | None = None, metrics_ports: list[int] | None = None,
+                 producer_token: str | None = None):
         self.plan = plan
         # A staff token for every worker's /api/metrics/; None: no hub figures (the stock baseline).
         self.metrics_token = metrics_token
+        # Where each server process answers /api/metrics/ (one port per process;
+        # default the ports the clients use, which is wrong behind a proxy).
+        self.metrics_ports = metrics_ports or ports
+        # A producer's token for the stats pushes (plan.stats_rate).
+        self.producer_token = producer_token
         self.label = label
         self.ports = ports
         self.tokens = tokens
@@ -120,6 +169,14 @@ class Phase:
         self.posters: list[PosterClient] = []
         self.tracked: list[TrackedClient] = []
         self.viewers: list[CountingClient] = []
+        self.slow: list[SlowClient] = []
+        self.last_slow_bytes = 0.0
+        # Stats pushes, by sequence number (1, 2, ...).
+        self.stats_sent = 0
+        self.stats_ok: list[int] = []
+        self.stats_failures = Counter()
+        self.stats_latency: list[float] = []
+        self.last_stats_push = 0.0
         self.attempted = Counter()
         self.established = Counter()
         self.failed = Counter()
@@ -161,6 +218,9 @@ class Phase:
         self.acked[ref] = frame.get("id")
         self.ack_latency.append(now - sent)
 
+    def on_slow_bytes(self):
+        self.last_slow_bytes = time.monotonic()
+
     def on_tracked_items(self, client, items, now: float):
         self.last_tracked_item = now
         for item in items:
@@ -179,8 +239,27 @@ class Phase:
             local = (f"127.0.0.{2 + index % self.plan.source_addrs}", 0)
         return port, local
 
-    async def open_client(self, cls, index: int, token: str | None = None):
+    async def _connect(self, factory, port: int, local, slow_link: bool):
         loop = asyncio.get_running_loop()
+        if not slow_link:
+            return await loop.create_connection(factory, "127.0.0.1", port, local_addr=local)
+        # Both must be set before connecting: the handshake announces the window
+        # (SO_RCVBUF also turns off the kernel's autotuning) and the MSS.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOW_RCVBUF)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, SLOW_MSS)
+            if local:
+                sock.bind(local)
+            await loop.sock_connect(sock, ("127.0.0.1", port))
+            return await loop.create_connection(factory, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+
+    async def open_client(self, cls, index: int, token: str | None = None, *, slow_link: bool = False,
+                          **client_kwargs):
         port, local = self._target(index)
         role = cls.role
         self.attempted[role] += 1
@@ -192,8 +271,8 @@ class Phase:
         host = f"127.0.0.1:{port}"
         try:
             _, client = await asyncio.wait_for(
-                loop.create_connection(lambda: cls(self, path=path, host=host, origin=origin),
-                                       "127.0.0.1", port, local_addr=local),
+                self._connect(lambda: cls(self, path=path, host=host, origin=origin, **client_kwargs),
+                              port, local, slow_link),
                 self.plan.connect_timeout,
             )
         except (asyncio.TimeoutError, TimeoutError):
@@ -215,7 +294,8 @@ class Phase:
         self.connect_latency.append(client.established_at - t0)
         return client
 
-    async def ramp(self, cls, count: int, rate: float, *, offset: int = 0, tokens=None) -> tuple[list, float]:
+    async def ramp(self, cls, count: int, rate: float, *, offset: int = 0, tokens=None,
+                   **client_kwargs) -> tuple[list, float]:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         tasks = []
@@ -228,7 +308,7 @@ class Phase:
                 self.failed[f"{cls.role}:not_attempted"] += count - i
                 break
             token = tokens[i % len(tokens)] if tokens else None
-            tasks.append(asyncio.ensure_future(self.open_client(cls, offset + i, token)))
+            tasks.append(asyncio.ensure_future(self.open_client(cls, offset + i, token, **client_kwargs)))
         results = await asyncio.gather(*tasks)
         return [c for c in results if c is not None], loop.time() - t0
 
@@ -276,6 +356,66 @@ class Phase:
         if rest > 0:
             await asyncio.sleep(rest)
 
+    async def stats_loop(self):
+        """
+        Push ``stats_rate`` stats updates a second for the window, one at a
+        time (a push that takes long delays the next: they never pile up), on
+        a thread each so the loop keeps reading.
+        """
+        plan = self.plan
+        total = int(plan.stats_rate * plan.duration)
+        if total <= 0 or not self.producer_token:
+            return
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        for i in range(total):
+            delay = t0 + i / plan.stats_rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            seq = i + 1
+            port = self.ports[i % len(self.ports)]
+            self.stats_sent += 1
+            started = time.monotonic()
+            try:
+                await asyncio.to_thread(push_stats, port, plan.slug, self.producer_token, seq)
+            except Exception as exc:  # counted, never fatal
+                # "HTTP 403" for an answer, the exception's name for a failed request.
+                reason = " ".join(str(exc).split()[:2]) if isinstance(exc, RuntimeError) else type(exc).__name__
+                self.stats_failures[reason] += 1
+                continue
+            self.last_stats_push = time.monotonic()
+            self.stats_latency.append(self.last_stats_push - started)
+            self.stats_ok.append(seq)
+
+    async def slow_reader(self, stop: asyncio.Event):
+        """Every 0.1 s, give each slow viewer its reading allowance."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        for _ in range(10_000_000):
+            try:
+                await asyncio.wait_for(stop.wait(), 0.1)
+                return
+            except (asyncio.TimeoutError, TimeoutError):
+                pass
+            now = loop.time()
+            for client in self.slow:
+                client.refill(now - last)
+            last = now
+
+    async def catch_up(self) -> float:
+        """Let the slow viewers read freely until none has read anything for 0.5 s (bounded); its length."""
+        if not self.slow:
+            return 0.0
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        self.last_slow_bytes = time.monotonic()
+        for client in self.slow:
+            client.release()
+        deadline = t0 + max(5.0, self.plan.drain)
+        while loop.time() < deadline and time.monotonic() - self.last_slow_bytes < 0.5:
+            await asyncio.sleep(0.1)
+        return loop.time() - t0
+
     async def lag_probe(self, stop: asyncio.Event):
         """How late the tool's own event loop wakes up: if high, the client is the bottleneck."""
         loop = asyncio.get_running_loop()
@@ -292,7 +432,9 @@ class Phase:
         while loop.time() < deadline:
             outstanding = [s for s in self.sent_at if s not in self.acked and s not in self.refused]
             posters_open = any(p.state == OPEN for p in self.posters)
-            quiet = time.monotonic() - self.last_tracked_item > 1.0
+            # 1 s after the last comment a tracked viewer saw, and after the last stats push.
+            now = time.monotonic()
+            quiet = now - self.last_tracked_item > 1.0 and now - self.last_stats_push > 1.0
             if (not outstanding or not posters_open) and quiet:
                 return
             await asyncio.sleep(0.1)
@@ -302,10 +444,10 @@ class Phase:
     async def hub_metrics(self) -> list[dict] | str:
         """Every worker's /api/metrics/, fetched side by side; or what went wrong."""
         results = await asyncio.gather(
-            *(asyncio.to_thread(fetch_metrics, port, self.metrics_token) for port in self.ports),
+            *(asyncio.to_thread(fetch_metrics, port, self.metrics_token) for port in self.metrics_ports),
             return_exceptions=True,
         )
-        for port, result in zip(self.ports, results):
+        for port, result in zip(self.metrics_ports, results):
             if isinstance(result, Exception):
                 return f"port {port}: {type(result).__name__}: {result}"[:500]
         return results
@@ -317,9 +459,82 @@ class Phase:
             if isinstance(fetched, str):
                 return {"error": fetched}
         try:
-            return hub_block(self.ports, before, after)
+            block = hub_block(self.metrics_ports, before, after)
         except Exception as exc:  # an unexpected body: reported, never fatal
             return {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        measured = {p.pid for p in self.server.procs}
+        strangers = [p["pid"] for p in block["processes"] if measured and p["pid"] not in measured]
+        if strangers or len({p["pid"] for p in block["processes"]}) < len(block["processes"]):
+            block["warning"] = (f"metrics came from pids {[p['pid'] for p in block['processes']]}, measured "
+                                f"servers are {sorted(measured)}: a proxy in front? (give every --server-pid)")
+        return block
+
+    # --- slow viewers and stats pushes -------------------------------------------------
+
+    def _stats_figures(self, clients, last_seq: int | None) -> dict:
+        """Stats frames and whether the last push arrived, over the clients still open."""
+        open_ = [c for c in clients if c.state == OPEN]
+        frames = [c.stats_frames for c in open_]
+        return {
+            "stats_frames_mean": _mean(frames) if self.stats_sent else None,
+            "stats_frames_min": min(frames) if frames and self.stats_sent else None,
+            "saw_last_stats": sum(1 for c in open_ if c.stats_seq is not None and c.stats_seq >= last_seq)
+            if last_seq is not None else None,
+        }
+
+    def slow_report(self, *, fast_counts: tuple[int, int], slow_base: dict, at_drain_end: dict,
+                    catch_up_s: float) -> dict:
+        """The report's ``slow`` block (see docs/benchmarks.md, "The load tool")."""
+        plan = self.plan
+        last_seq = max(self.stats_ok) if self.stats_ok else None
+        # Every client counted on the shared counters: viewers, tracked viewers and posters.
+        fast = self.viewers + self.tracked + self.posters
+        fast_danmaku, fast_items = fast_counts
+        closed = Counter(c.close_reason or "?" for c in self.slow if c.state != OPEN)
+        slow_danmaku = [c.counters.danmaku_frames - slow_base[id(c)][0] for c in self.slow]
+        slow_items = [c.counters.items - slow_base[id(c)][1] for c in self.slow]
+        return {
+            "config": {"slow_viewers": plan.slow_viewers, "read_kbps": plan.slow_read_kbps,
+                       "rcvbuf_bytes": SLOW_RCVBUF, "mss": SLOW_MSS, "stats_rate": plan.stats_rate},
+            "note": "fast: viewers, tracked viewers and posters; per client, from the window's start to the "
+                    "end of the catch-up (the slow viewers then read freely); stats figures over clients still "
+                    "open; saw_last_stats: clients that saw the highest acknowledged push or a later one",
+            "stats_pushes": {
+                "sent": self.stats_sent,
+                "ok": len(self.stats_ok),
+                "last_seq": last_seq,
+                "failed_by_reason": counter_dict(self.stats_failures),
+                "latency_ms": summary_ms(self.stats_latency),
+            } if self.stats_sent else None,
+            "fast": {
+                "clients": len(fast),
+                "open": self.open_count(fast),
+                **self._stats_figures(fast, last_seq),
+                "danmaku_frames_mean": round(fast_danmaku / len(fast), 1) if fast else None,
+                "comments_mean": round(fast_items / len(fast), 1) if fast else None,
+            },
+            "slow": {
+                "clients": len(self.slow),
+                "open": self.open_count(self.slow),
+                "closed": sum(closed.values()),
+                "closed_by_reason": counter_dict(closed),
+                **self._stats_figures(self.slow, last_seq),
+                "danmaku_frames_mean": _mean(slow_danmaku),
+                "comments_mean": _mean(slow_items),
+                "bytes_read_mean": _mean(c.bytes_read for c in self.slow),
+                "at_drain_end": at_drain_end,
+            },
+            "catch_up_s": round(catch_up_s, 2),
+        }
+
+    def _slow_snapshot(self, slow_base: dict, last_seq: int | None) -> dict:
+        """The slow viewers at the end of the drain, still throttled."""
+        return {
+            "open": self.open_count(self.slow),
+            **self._stats_figures(self.slow, last_seq),
+            "danmaku_frames_mean": _mean(c.counters.danmaku_frames - slow_base[id(c)][0] for c in self.slow),
+            "comments_mean": _mean(c.counters.items - slow_base[id(c)][1] for c in self.slow),
+        }
 
     # --- the phase ------------------------------------------------------------------
 
@@ -343,9 +558,16 @@ class Phase:
         if self.profiler and plan.profile_ramp:
             self.profiler.start(counting_n / plan.ramp + 2)
         self.viewers, ramp_s = await self.ramp(CountingClient, counting_n, plan.ramp, offset=posters_n + tracked_n)
+        slow_stop = asyncio.Event()
+        slow_task = None
+        if plan.slow_viewers > 0:
+            slow_task = asyncio.ensure_future(self.slow_reader(slow_stop))
+            self.slow, _ = await self.ramp(SlowClient, plan.slow_viewers, plan.ramp,
+                                           offset=posters_n + tracked_n + counting_n, slow_link=True,
+                                           read_bps=plan.slow_read_kbps * 1024)
         await asyncio.sleep(plan.settle)
         rss_idle = self.server.rss()
-        idle_open = self.open_count(self.viewers)
+        idle_open = self.open_count(self.viewers) + self.open_count(self.slow)
         hub0 = await self.hub_metrics() if self.metrics_token else None
 
         # 3. the window. The tool's own collector would otherwise re-walk every
@@ -361,7 +583,9 @@ class Phase:
         redis0 = self.redis.cpu_s() if self.redis else None
         if self.profiler and not plan.profile_ramp:
             self.profiler.start(plan.duration)
+        slow_base = {id(c): (c.counters.danmaku_frames, c.counters.items) for c in self.slow}
         w0 = time.monotonic()
+        stats_task = asyncio.ensure_future(self.stats_loop())
         await self.post_loop()
         w1 = time.monotonic()
         c1 = self.counters.snapshot()
@@ -371,18 +595,35 @@ class Phase:
         rss_end = self.server.rss()
         held = {"viewer": self.open_count(self.viewers), "tracked": self.open_count(self.tracked),
                 "poster": self.open_count(self.posters)}
+        if self.slow:
+            held["slow"] = self.open_count(self.slow)
         stop.set()
         await lag_task
+        await stats_task  # the last push, if it was still on its way (bounded by its timeout)
         hub1 = await self.hub_metrics() if self.metrics_token else None
 
-        # 4. drain and close.
+        # 4. drain, the slow viewers' catch-up, and close.
         await self.drain()
+        at_drain_end = self._slow_snapshot(slow_base, max(self.stats_ok) if self.stats_ok else None)
+        slow_stop.set()
+        if slow_task is not None:
+            await slow_task
+        catch_up_s = await self.catch_up()
+        c2 = self.counters.snapshot()
+        slow = self.slow_report(
+            fast_counts=(c2["danmaku_frames"] - c0["danmaku_frames"], c2["items"] - c0["items"]),
+            slow_base=slow_base, at_drain_end=at_drain_end, catch_up_s=catch_up_s)
         gc.unfreeze()
         profile = self.profiler.finish() if self.profiler else None
         for client in self.clients:
             client.close()
         await asyncio.sleep(0.2)
 
+        hub = self.hub_report(hub0, hub1)
+        # A stalled client never reads the 4408 close frame (it is queued behind
+        # what it did not read; the server drops the connection a second later),
+        # so it sees a reset: the hub's count says how many were closed as stalled.
+        slow["slow"]["hub_slow_closed"] = hub["window"]["slow_closed"] if hub and "window" in hub else None
         window = w1 - w0
         cpu = cpu1 - cpu0
         frames = c1["frames"] - c0["frames"]
@@ -464,7 +705,8 @@ class Phase:
                 "shown_fraction": round(shown / (shown + not_shown), 4) if shown + not_shown else None,
             },
             "errors_by_code": counter_dict(self.error_frames),
-            "hub": self.hub_report(hub0, hub1),
+            "hub": hub,
+            "slow": slow,
             "client": {
                 "cpu_s": round(me_cpu, 3),
                 "cpu_util_cores": round(me_cpu / window, 3) if window else None,

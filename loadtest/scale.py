@@ -20,6 +20,10 @@ required). Over exactly the tool's window (its posting loop) this measures:
   pub/sub channels); with ``--pg-url``: pg_stat_database deltas (commits,
   rows inserted and updated).
 
+The tool's own ``hub`` block (each Daphne's /api/metrics/) is read from every
+``--server-pid``'s own port, not through nginx, which would hand each request to
+one process or another (``cli.metrics_ports``): give every Daphne's pid.
+
 The figures go into the report as ``scale`` (per variant) with a stack total:
 ``frames_per_stack_cpu_s`` counts Daphne, nginx, Redis, PostgreSQL and the
 groups together. Nothing in the tool's own measurement changes: the wrapper
@@ -89,17 +93,6 @@ class Trees:
 
     def count(self) -> int:
         return sum(1 for _ in self.members())
-
-
-def listening_ports(pid: int) -> list[int]:
-    proc = _proc(pid)
-    if proc is None:
-        return []
-    try:
-        conns = proc.net_connections(kind="tcp")
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return []
-    return sorted({c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN and c.laddr})
 
 
 def established_on(port: int) -> int | None:
@@ -173,7 +166,7 @@ def install_hooks(groups: dict[str, list[int]], server_pids: list[int], redis_ur
     """Wrap Phase.run and Phase.post_loop to take the extra snapshots around the window."""
     trees = {name: Trees(pids) for name, pids in groups.items()}
     servers = {pid: Trees([pid]) for pid in server_pids}
-    ports = {pid: listening_ports(pid) for pid in server_pids}
+    ports = {pid: cli.listening_ports(pid) for pid in server_pids}
     redis = RedisStats(redis_url) if redis_url else None
     pg = PgStats(pg_url) if pg_url else None
     results: list[dict] = []

@@ -10,7 +10,12 @@ only frame headers. What happens to a complete text frame depends on the role:
   C-level substring count over the payload, no JSON decoding);
 - ``TrackedClient`` decodes every danmaku frame to see which comments reached
   its screen and when;
-- ``PosterClient`` decodes only its ``ack`` and ``error`` frames.
+- ``PosterClient`` decodes only its ``ack`` and ``error`` frames;
+- ``SlowClient`` counts like a viewer, on counters of its own, and reads at
+  most a set number of bytes a second (none at all: a stalled client).
+
+Every client counts its ``stats`` frames and remembers the highest push
+sequence number it saw in one (``stats_seq``, see ``stats_seq_of``).
 
 Frames are recognised by their leading bytes: Companion encodes compactly
 (``{"type":"danmaku",...``), stock Channels with spaces (``{"type": "danmaku"``);
@@ -27,17 +32,18 @@ import time
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 # Frame kinds, from the first bytes of a text frame.
-K_OTHER, K_HELLO, K_DANMAKU, K_ACK, K_ERROR, K_PRESENCE, K_NOTICE = range(7)
+K_OTHER, K_HELLO, K_DANMAKU, K_ACK, K_ERROR, K_PRESENCE, K_NOTICE, K_STATS = range(8)
 _KIND_NAMES = (
     (b'"danmaku"', K_DANMAKU),
     (b'"ack"', K_ACK),
     (b'"hello"', K_HELLO),
     (b'"presence"', K_PRESENCE),
+    (b'"stats"', K_STATS),
     (b'"error"', K_ERROR),
     (b'"notice"', K_NOTICE),
 )
 KIND_LABELS = {K_OTHER: "other", K_HELLO: "hello", K_DANMAKU: "danmaku", K_ACK: "ack",
-               K_ERROR: "error", K_PRESENCE: "presence", K_NOTICE: "notice"}
+               K_ERROR: "error", K_PRESENCE: "presence", K_NOTICE: "notice", K_STATS: "stats"}
 # Every comment item carries exactly one author object; a string cannot contain
 # this byte sequence unescaped, so counting it counts items.
 AUTHOR_KEY = b'"author":'
@@ -48,6 +54,24 @@ CONNECTING, UPGRADING, OPEN, CLOSED = range(4)
 MAX_HANDSHAKE_BYTES = 16384
 # Bytes asked of the kernel per read (see WSClient.connection_made).
 RECV_BYTES = 64 * 1024
+# The tool's stats pushes carry their sequence number as a metric value
+# ``lt-seq-<n>`` (runner.stats_document); found by substring, whatever the spacing.
+STATS_SEQ_MARK = b"lt-seq-"
+# A slow client reads at most this much per recv, so one read overshoots its
+# allowance by little.
+SLOW_RECV_BYTES = 4096
+
+
+def stats_seq_of(buf, start: int, end: int) -> int | None:
+    """The push sequence number in a stats frame ``buf[start:end]``, or None."""
+    at = buf.find(STATS_SEQ_MARK, start, end)
+    if at < 0:
+        return None
+    at += len(STATS_SEQ_MARK)
+    stop = at
+    while stop < end and 48 <= buf[stop] <= 57:
+        stop += 1
+    return int(bytes(buf[at:stop])) if stop > at else None
 
 
 def frame_kind(buf, start: int) -> int:
@@ -118,6 +142,10 @@ class WSClient(asyncio.Protocol):
         self.established_at: float | None = None
         self.closing = False  # we started the close
         self.close_reason: str | None = None
+        # Where this client's frames are counted (a slow client has its own).
+        self.counters: Counters = ctx.counters
+        self.stats_frames = 0
+        self.stats_seq: int | None = None  # the highest push sequence number seen
 
     # --- asyncio.Protocol ------------------------------------------------------
 
@@ -257,7 +285,7 @@ class WSClient(asyncio.Protocol):
         self.state = CLOSED
 
     def on_text(self, buf, start, end):
-        counters = self.ctx.counters
+        counters = self.counters
         counters.frames += 1
         counters.bytes += end - start
         kind = frame_kind(buf, start)
@@ -271,7 +299,12 @@ class WSClient(asyncio.Protocol):
             self.on_hello()
         else:
             counters.other_frames += 1
-            if kind == K_ERROR:
+            if kind == K_STATS:
+                self.stats_frames += 1
+                seq = stats_seq_of(buf, start, end)
+                if seq is not None and (self.stats_seq is None or seq > self.stats_seq):
+                    self.stats_seq = seq
+            elif kind == K_ERROR:
                 self.on_error(json.loads(bytes(buf[start:end])))
         return kind
 
@@ -340,10 +373,74 @@ class PosterClient(WSClient):
         kind = frame_kind(buf, start)
         if kind == K_ACK:
             now = time.monotonic()
-            counters = self.ctx.counters
+            counters = self.counters
             counters.frames += 1
             counters.bytes += end - start
             counters.other_frames += 1
             self.ctx.on_ack(self, json.loads(bytes(buf[start:end])), now)
             return kind
         return super().on_text(buf, start, end)
+
+
+class SlowClient(WSClient):
+    """
+    A viewer on a slow link: after its hello it reads at most ``read_bps``
+    bytes a second (0: nothing, a stalled client) by pausing and resuming the
+    transport's reading. The caller connects it like a client on a real
+    network (small SO_RCVBUF, Ethernet-sized MSS: runner.Phase._connect), so
+    what it does not read queues in the server, and calls ``refill`` on a
+    timer and ``release`` to let it read freely again.
+    """
+
+    role = "slow"
+
+    def __init__(self, ctx, *, read_bps: float, **kwargs):
+        super().__init__(ctx, **kwargs)
+        self.counters = Counters()
+        self.read_bps = read_bps
+        self.budget = 0.0  # bytes it may still read; negative after a read that overshot
+        self.throttled = False
+        self.paused = False
+        self.bytes_read = 0
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        if hasattr(transport, "max_size"):
+            transport.max_size = SLOW_RECV_BYTES
+
+    def data_received(self, data):
+        self.bytes_read += len(data)
+        self.ctx.on_slow_bytes()
+        if self.throttled:
+            self.budget -= len(data)
+        super().data_received(data)
+        if self.throttled and self.budget <= 0:
+            self._pause()
+
+    def on_hello(self):
+        super().on_hello()
+        self.throttled = True
+        self.budget = 0.0
+
+    def refill(self, seconds: float) -> None:
+        """Add ``seconds`` worth of allowance (at most a quarter second's) and read again if there is some."""
+        if not self.throttled or self.state != OPEN:
+            return
+        self.budget = min(self.budget + self.read_bps * seconds, max(self.read_bps * 0.25, 1.0))
+        if self.budget > 0:
+            self._resume()
+
+    def release(self) -> None:
+        """Read as fast as possible from now on."""
+        self.throttled = False
+        self._resume()
+
+    def _pause(self):
+        if not self.paused and self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+            self.paused = True
+
+    def _resume(self):
+        if self.paused and self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+        self.paused = False

@@ -2,7 +2,8 @@
 Smoke test of the load tool (loadtest/): a few viewers for two seconds against
 a Daphne it spawns on a throwaway SQLite file and the in-memory layer. It checks
 the report's shape and the one number that must always hold: no acknowledged
-comment is missing from storage. Takes about 10-15 s.
+comment is missing from storage. Takes about 10-15 s; with the admission and
+slow-viewer runs, about 40 s.
 """
 import asyncio
 import json
@@ -77,6 +78,57 @@ def test_a_full_daphne_refuses_with_try_again_later(tmp_path):
     assert run["hub"]["totals"]["refused"] == 4, run["hub"]
     assert run["hub"]["totals"]["connections"] == 10, run["hub"]
     assert not (run["server"].get("log_errors") or {}).get("tracebacks"), run["server"].get("log_errors")
+
+
+def test_stalled_viewers_lose_danmaku_never_stats(tmp_path):
+    """
+    Three stalled viewers (reading nothing during the window) beside 20 fast
+    ones, with a tiny ROOM_SLOW_CLIENT_BYTES: the hub skips danmaku for them
+    but sends every stats push, which they find when they read again; the fast
+    viewers see the last push. The display cap is lifted so that enough bytes
+    flow to fill the kernel's buffers (about 170 KB per stalled socket) within
+    the window; ROOM_STALLED_CLIENT_BYTES stays at its default (4 MB), which
+    the stats frames alone never reach, so none is closed.
+    """
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest", "--spawn", "--viewers", "20", "--tracked", "3", "--rate", "300",
+         "--duration", "5", "--settle", "0.5", "--drain", "3", "--ramp", "200",
+         "--slow-viewers", "3", "--slow-read-kbps", "0", "--stats-rate", "5",
+         "--env", "ROOM_SLOW_CLIENT_BYTES=4096", "--env", "ROOM_DISPLAY_CAP_PER_SEC=100000",
+         "--database-url", f"sqlite:///{tmp_path / 'load.sqlite3'}", "--out", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=80,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = json.loads(out.read_text())["variants"]
+    assert run["posts"]["acked"] == run["posts"]["sent"] == 1500 and run["storage"]["missing"] == 0, run["posts"]
+    assert run["hub"]["window"]["frames_skipped_slow"] > 0, run["hub"]
+    slow = run["slow"]
+    assert slow["config"] == {"slow_viewers": 3, "read_kbps": 0.0, "rcvbuf_bytes": 8192, "mss": 1400,
+                              "stats_rate": 5.0}
+    pushes, fast, stalled = slow["stats_pushes"], slow["fast"], slow["slow"]
+    assert pushes["sent"] == pushes["ok"] == pushes["last_seq"] == 25, pushes
+    assert fast["saw_last_stats"] == fast["open"] == fast["clients"] > 20, fast
+    # Stalled: nothing read while throttled; afterwards every stats frame the others got, fewer comments.
+    assert stalled["at_drain_end"]["danmaku_frames_mean"] == 0 and stalled["at_drain_end"]["saw_last_stats"] == 0
+    assert stalled["clients"] == stalled["open"] == stalled["saw_last_stats"] == 3 and stalled["closed"] == 0, stalled
+    assert stalled["stats_frames_min"] == fast["stats_frames_min"] > 0, (stalled, fast)
+    assert stalled["comments_mean"] < fast["comments_mean"] == 1500, (stalled, fast)
+
+
+def test_metrics_are_read_from_each_server_process_own_port():
+    """Behind a proxy (--target its port, --server-pid each process), /api/metrics/ is read from each pid's port."""
+    import os
+    import socket
+
+    from loadtest.cli import metrics_ports
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        own = listener.getsockname()[1]
+        assert metrics_ports([8080], [os.getpid()]) == [own]
+        assert metrics_ports([8080], []) == [8080]
 
 
 def test_a_failed_metrics_fetch_is_reported_not_fatal():
