@@ -21,7 +21,8 @@
 #   s   a bigger surge: 10,000 viewers asked for at 2,000/s (past what one tool and one
 #       process on 2 cores can do: shows queueing, not failure)
 #   o   overload: 6,000 viewers against a process admitting 5,000 (ROOM_MAX_CONNECTIONS),
-#       1,000 comments/s (5x the target)
+#       1,000 comments/s (5x the target), plus 200 slow viewers reading 4 KB/s and a stats
+#       push twice a second: slow clients lose danmaku, never stats (the report's slow block)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +74,8 @@ for r in "${RUNS[@]}"; do
         s) run s --spawn --viewers "$(scale 10000)" --tracked 0 --rate 0 --ramp 2000 --duration 2 \
                --env ROOM_MAX_CONNECTIONS=20000 "${shm[@]}" ;;
         o) run o --spawn --viewers "$(scale 6000)" --tracked 20 --rate "$(scale 1000)" --ramp 500 --duration "$DUR" \
-               --drain 10 --env ROOM_MAX_CONNECTIONS="$(scale 5000)" "${shm[@]}" ;;
+               --drain 10 --env ROOM_MAX_CONNECTIONS="$(scale 5000)" \
+               --slow-viewers "$(scale 200)" --slow-read-kbps 4 --stats-rate 2 "${shm[@]}" ;;
         *) echo "bench: unknown run $r (a b c c2 d e r s o)" >&2; exit 2 ;;
     esac
 done
