@@ -19,6 +19,8 @@ secondcap  the display cap's budget is per calendar second, spent by the first t
            of each second (a hot room got two to four full frames, then nothing
            for the rest of the second) instead of refilled evenly every tick:
            the hub before commit 16a5fa0.
+tick       ``ROOM_TICK_MS`` = LOADTEST_TICK_MS (default 200): fewer, larger frames for the
+           same comments (half the sends at 200 ms), a tick more of latency.
 switch     ``sys.setswitchinterval(LOADTEST_SWITCH_INTERVAL)`` (default 0.0005 s;
            Python's is 0.005): how long the database thread waits for the GIL
            while the event loop is busy writing frames.
@@ -84,8 +86,14 @@ def patch_secondcap():
     RoomHub._sample = _sample
 
 
+def patch_tick():
+    from django.conf import settings
+
+    settings.ROOM_TICK_MS = int(os.environ.get("LOADTEST_TICK_MS", "200"))
+
+
 PATCHES = {"none": lambda: None, "autobahn": patch_autobahn, "unbatched": patch_unbatched, "nogc": patch_nogc, "switch": patch_switch,
-           "secondcap": patch_secondcap}
+           "secondcap": patch_secondcap, "tick": patch_tick}
 
 
 def main():
