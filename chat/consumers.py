@@ -62,6 +62,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.protocol = fastpath.daphne_protocol(self.base_send)
         if self.protocol is not None:
             self.transport = fastpath.raw_transport(self.protocol)
+            if self.transport is not None:
+                fastpath.limit_send_buffer(self.transport, settings.ROOM_SOCKET_SEND_BUFFER)
         if not self.hub.admit():
             # Full: say so, and let the client come back after a jittered pause
             # (no reconnect stampede onto a process that is already full).

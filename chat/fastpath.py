@@ -11,12 +11,16 @@ kernel did not take. That is what asyncio's own transports do on write.
 
 It also reads how many bytes each socket has queued but not yet sent, so a
 slow client can be skipped for danmaku instead of buffering without bound.
+That count only sees what the kernel refused, so each room socket's kernel
+send buffer is bounded (``limit_send_buffer``): left to autotuning, it grows to
+megabytes, and a slow reader fell minutes behind before the hub could tell.
 
 Outside Daphne (tests with WebsocketCommunicator, other servers) no protocol
 is found and the hub falls back to plain ASGI sends. A transport that is not
 plain TCP (TLS terminated in Daphne) or a socket that negotiated compression
 goes through autobahn's ``sendMessage``.
 """
+import socket
 import struct
 from functools import partial
 
@@ -50,6 +54,22 @@ def backlog(protocol) -> int:
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     except AttributeError:  # another transport: treat as never congested
         return 0
+
+
+def limit_send_buffer(transport, size: int) -> bool:
+    """
+    Bound the kernel's send buffer of a plain TCP ``transport`` to ``size``
+    bytes (Linux doubles it for bookkeeping; 0 leaves autotuning on). Past it,
+    bytes queue in Twisted, where ``backlog`` sees them.
+    """
+    sock = getattr(transport, "socket", None)
+    if not size or sock is None:
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    except OSError:
+        return False
+    return True
 
 
 def text_frame(payload: bytes) -> bytes:

@@ -263,8 +263,12 @@ ROOM_DISPLAY_CAP_PER_SEC = env_int("ROOM_DISPLAY_CAP_PER_SEC", 80)
 ROOM_MAX_CONNECTIONS = env_int("ROOM_MAX_CONNECTIONS", 8000)
 # A socket with this many bytes queued is skipped for danmaku (never for stats,
 # polls or notices); one with this many is closed as stalled.
-ROOM_SLOW_CLIENT_BYTES = env_int("ROOM_SLOW_CLIENT_BYTES", 256 * 1024)
-ROOM_STALLED_CLIENT_BYTES = env_int("ROOM_STALLED_CLIENT_BYTES", 4 * 1024 * 1024)
+ROOM_SLOW_CLIENT_BYTES = env_int("ROOM_SLOW_CLIENT_BYTES", 64 * 1024)
+ROOM_STALLED_CLIENT_BYTES = env_int("ROOM_STALLED_CLIENT_BYTES", 1024 * 1024)
+# The kernel send buffer of each room socket (SO_SNDBUF; 0 = the kernel's
+# autotuning, which lets megabytes queue unseen by the two limits above). 32 KB
+# holds two seconds of danmaku at the display cap.
+ROOM_SOCKET_SEND_BUFFER = env_int("ROOM_SOCKET_SEND_BUFFER", 32 * 1024)
 # How often each process tells the others how many viewers it holds.
 PRESENCE_INTERVAL_MS = env_int("PRESENCE_INTERVAL_MS", 3000)
 # A reconnecting client is sent what it missed within this window.

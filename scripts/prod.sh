@@ -93,7 +93,11 @@ http {
 $upstreams        keepalive 64;
     }
     server {
-        listen 127.0.0.1:$PORT;
+        # A bounded send buffer per client, as Daphne bounds its own
+        # (ROOM_SOCKET_SEND_BUFFER): otherwise the kernel queues megabytes for
+        # a slow reader before nginx stops reading from Daphne, and the hub
+        # cannot see that the client is behind.
+        listen 127.0.0.1:$PORT sndbuf=64k;
         location / {
             proxy_pass http://companion;
             proxy_http_version 1.1;

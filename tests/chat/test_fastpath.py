@@ -156,3 +156,37 @@ def test_compressed_or_tls_sockets_go_through_autobahn(connection):
     client_side.setblocking(False)
     with pytest.raises(BlockingIOError):
         client_side.recv(100)
+
+
+def kernel_absorbs(limit: int | None) -> int:
+    """Bytes a TCP peer that never reads lets the kernel take before frames queue in Twisted."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client_side = socket.create_connection(listener.getsockname())
+    server_side, _ = listener.accept()
+    listener.close()
+    server_side.setblocking(False)
+    protocol = Protocol()
+    transport = Server(server_side, protocol, ("127.0.0.1", 1), None, 1, RecordingReactor())
+    protocol.transport = transport
+    try:
+        if limit is not None:
+            assert fastpath.limit_send_buffer(transport, limit)
+        frame = fastpath.text_frame(b"x" * 1600)  # a tick's danmaku at the display cap
+        taken = 0
+        while fastpath.backlog(protocol) == 0 and taken < 64 << 20:
+            fastpath.write(protocol, frame, b"")
+            taken += len(frame)
+        return taken
+    finally:
+        server_side.close()
+        client_side.close()
+
+
+def test_a_bounded_send_buffer_lets_the_hub_see_a_stalled_reader_early():
+    # Left to autotuning, the kernel takes megabytes for a reader that has
+    # stopped (minutes of danmaku), all invisible to backlog() and so to the
+    # hub's slow-client limits. Bounded, frames start queueing in Twisted soon.
+    bounded = kernel_absorbs(32 * 1024)
+    assert bounded < 512 * 1024
+    assert kernel_absorbs(None) > 2 * bounded
+    assert fastpath.limit_send_buffer(object(), 32 * 1024) is False  # not a TCP transport: left alone
