@@ -3,8 +3,8 @@ One measured phase against one server (Companion or the stock baseline):
 
 1. connect the posters and the tracked viewers (few), let the server settle,
    read its RSS;
-2. ramp the counting viewers at ``ramp`` connections/s, then the slow viewers
-   (``slow_viewers``, reading at most ``slow_read_kbps``), settle, read RSS again
+2. ramp the slow viewers (``slow_viewers``, reading at most ``slow_read_kbps``),
+   then the counting viewers, at ``ramp`` connections/s, settle, read RSS again
    (the difference per viewer is the memory per connection);
 3. the window: post ``rate`` comments/s for ``duration`` s, round-robin over the
    posters, and push a stats update ``stats_rate`` times a second through the
@@ -557,7 +557,8 @@ class Phase:
         # 2. the counting viewers.
         if self.profiler and plan.profile_ramp:
             self.profiler.start(counting_n / plan.ramp + 2)
-        self.viewers, ramp_s = await self.ramp(CountingClient, counting_n, plan.ramp, offset=posters_n + tracked_n)
+        # The slow viewers first: in a run past admission control they are
+        # among the admitted, not all refused with the last arrivals.
         slow_stop = asyncio.Event()
         slow_task = None
         if plan.slow_viewers > 0:
@@ -565,6 +566,7 @@ class Phase:
             self.slow, _ = await self.ramp(SlowClient, plan.slow_viewers, plan.ramp,
                                            offset=posters_n + tracked_n + counting_n, slow_link=True,
                                            read_bps=plan.slow_read_kbps * 1024)
+        self.viewers, ramp_s = await self.ramp(CountingClient, counting_n, plan.ramp, offset=posters_n + tracked_n)
         await asyncio.sleep(plan.settle)
         rss_idle = self.server.rss()
         idle_open = self.open_count(self.viewers) + self.open_count(self.slow)

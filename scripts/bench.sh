@@ -13,7 +13,8 @@
 #       Companion with its frames written through autobahn (loadtest.daphne_tuned: autobahn)
 #   b   the same on the Redis pub/sub layer (private redis-server), Companion vs stock
 #   c   5,000 viewers, 200 comments/s, one room, in-memory layer, one process (the issue-3
-#       target); and the same server storing each comment in its own transaction (unbatched)
+#       target); the same server with the display cap's old per-second budget (secondcap)
+#       and with 200 ms ticks (tick)
 #   c2  5,000 viewers, 200 comments/s, Redis layer, two processes
 #   d   2,000 idle viewers: memory per connection; Companion vs stock
 #   e   as a, Companion only, SQLite file on disk (the post path's storage cost)
@@ -63,8 +64,8 @@ for r in "${RUNS[@]}"; do
                --ramp 100 --duration "$DUR" "${shm[@]}" ;;
         b) run b --spawn --compare-stock --layer redis --viewers "$(scale 1000)" --tracked 20 --rate "$(scale 50)" \
                --ramp 50 --duration "$DUR" "${shm[@]}" ;;
-        c) run c --spawn --compare-tuned unbatched --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
-               --ramp 250 --duration "$DUR" --drain 10 "${shm[@]}" ;;
+        c) run c --spawn --compare-tuned secondcap --compare-tuned tick --viewers "$(scale 5000)" --tracked 20 \
+               --rate "$(scale 200)" --ramp 500 --duration "$DUR" --drain 10 "${shm[@]}" ;;
         c2) run c2 --spawn --layer redis --workers 2 --viewers "$(scale 5000)" --tracked 20 --rate "$(scale 200)" \
                --ramp 250 --duration "$DUR" --drain 10 "${shm[@]}" ;;
         d) run d --spawn --compare-stock --viewers "$(scale 2000)" --tracked 0 --rate 0 --ramp 50 \
