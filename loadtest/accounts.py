@@ -2,11 +2,13 @@
 The load tool's Django side, run as a subprocess with the server's environment
 (DJANGO_SETTINGS_MODULE, DATABASE_URL), so it writes to the server's database:
 
-    python -m loadtest.accounts prepare --slug demo --count 200 [--migrate] [--seed]
-        bulk-creates accounts ``<prefix>0..N-1`` with DRF API tokens (idempotent), and
+    python -m loadtest.accounts prepare --slug demo --count 200 [--voters 50] [--migrate] [--seed]
+        bulk-creates accounts ``<prefix>0..N-1`` with DRF API tokens (idempotent), the
+        voters' accounts ``<prefix>voter-0..V-1`` the same way (apart from the posters,
+        so that a poster's comments and a voter's vote never share an account), and
         one staff account ``<prefix>staff``, also a producer, whose token reads
-        /api/metrics/ and pushes stats (--stats-rate); prints
-        JSON: {"event": {...}, "tokens": [...], "staff_token": "..."}
+        /api/metrics/, pushes stats (--stats-rate) and launches the voters' poll; prints
+        JSON: {"event": {...}, "tokens": [...], "voter_tokens": [...], "staff_token": "..."}
     python -m loadtest.accounts verify --ids FILE
         reads a JSON list of acknowledged comment ids and prints JSON with how many
         of them are not in storage ("missing": must be 0)
@@ -127,6 +129,7 @@ def main(argv=None):
     prep = sub.add_parser("prepare")
     prep.add_argument("--slug", default="demo")
     prep.add_argument("--count", type=int, default=100)
+    prep.add_argument("--voters", type=int, default=0, help="voter accounts <prefix>voter-0..N-1")
     prep.add_argument("--prefix", default="loadtest-")
     prep.add_argument("--migrate", action="store_true", help="run migrations first")
     prep.add_argument("--seed", action="store_true", help="create the event (seed_demo for 'demo') if missing")
@@ -142,7 +145,9 @@ def main(argv=None):
             call_command("migrate", interactive=False, verbosity=0)
         event = ensure_event(args.slug, args.seed)
         tokens = ensure_accounts(args.prefix, args.count)
-        json.dump({"event": event, "tokens": tokens, "staff_token": ensure_staff(args.prefix)}, sys.stdout)
+        voter_tokens = ensure_accounts(f"{args.prefix}voter-", args.voters) if args.voters > 0 else []
+        json.dump({"event": event, "tokens": tokens, "voter_tokens": voter_tokens,
+                   "staff_token": ensure_staff(args.prefix)}, sys.stdout)
     else:
         with open(args.ids) as fh:
             ids = [int(i) for i in json.load(fh)]

@@ -15,12 +15,18 @@ Typical runs (see docs/benchmarks.md and scripts/bench.sh):
     # past capacity, with 50 viewers on slow links and stats pushed twice a second
     python -m loadtest --spawn --viewers 1000 --rate 500 --slow-viewers 50 --slow-read-kbps 4 --stats-rate 2
 
+    # 2,000 viewers and 1,000 voters in a poll launched at the window's start, votes over 5 s
+    python -m loadtest --spawn --viewers 2000 --rate 50 --voters 1000 --vote-spread 5
+
 The JSON report goes to stdout (or --out FILE); a human summary to stderr.
 Exit status: 0; 3 when an acknowledged comment is missing from storage; 4 when
-no viewer connection was held; 1 on errors (the server did not start...).
+no viewer connection was held; 5 when the poll's final tally differs from the
+acknowledged votes (or, with --voters, the poll could not be launched or
+closed); 1 on errors (the server did not start...).
 """
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -94,6 +100,12 @@ def parse_args(argv=None):
     g.add_argument("--stats-rate", type=float, default=0.0,
                    help="stats pushes per second during the window, through the producer API as the tool's staff "
                         "account (each carries its sequence number)")
+    g.add_argument("--voters", type=int, default=0,
+                   help="extra sockets, each with its own account (loadtest-voter-N), that vote once each in a poll "
+                        "the tool launches at the window's start through the producer API; the tally is checked "
+                        "against the acks (none against the stock baseline: it has no polls)")
+    g.add_argument("--vote-spread", type=float, default=None, metavar="S",
+                   help="send the votes evenly over S seconds from the launch (0: all at once; default: --duration)")
     g.add_argument("--settle", type=float, default=2.0, help="seconds after the ramp before the window")
     g.add_argument("--drain", type=float, default=5.0, help="at most this long after the window for acks/frames")
     g.add_argument("--connect-timeout", type=float, default=10.0)
@@ -128,6 +140,10 @@ def parse_args(argv=None):
         p.error("--viewers/--rate must be >= 0, --duration and --ramp > 0")
     if args.slow_viewers < 0 or args.slow_read_kbps < 0 or args.stats_rate < 0:
         p.error("--slow-viewers, --slow-read-kbps and --stats-rate must be >= 0")
+    if args.voters < 0 or args.voters > 200_000:
+        p.error("--voters is 0..200000")
+    if args.vote_spread is not None and not 0 <= args.vote_spread <= args.duration:
+        p.error("--vote-spread is 0..--duration seconds (the votes are sent within the window)")
     if args.stats_rate > 50:
         p.error("--stats-rate is capped at 50 pushes/s")
     if args.viewers > 200_000:
@@ -235,11 +251,11 @@ def metrics_ports(target_ports: list[int], server_pids: list[int]) -> list[int]:
 
 def run_phase(plan: Plan, label: str, ports, tokens, event, pids, redis_pid, profile_out,
               metrics_token: str | None = None, metrics_ports: list[int] | None = None,
-              producer_token: str | None = None) -> dict:
+              producer_token: str | None = None, voter_tokens: list[str] | None = None) -> dict:
     profiler = PySpy(pids[0], profile_out) if profile_out and pids else None
     phase = Phase(plan, label=label, ports=ports, tokens=tokens, event=event, server_pids=pids,
                   redis_pid=redis_pid, profiler=profiler, metrics_token=metrics_token,
-                  metrics_ports=metrics_ports, producer_token=producer_token)
+                  metrics_ports=metrics_ports, producer_token=producer_token, voter_tokens=voter_tokens)
     return asyncio.run(phase.run())
 
 
@@ -285,6 +301,7 @@ def summary_lines(report: dict) -> list[str]:
                          f"{', '.join(f'{k} {n}' for k, n in w['batches'].items()) or 0}; "
                          f"refused {w['refused']} (since start {t['refused']})")
         lines.extend(slow_lines(v.get("slow")))
+        lines.extend(vote_lines(v.get("votes")))
         st = v.get("storage", {})
         lines.append(f"  storage: acked comments missing: {st.get('missing')} of {st.get('checked')}")
         errs = s.get("log_errors")
@@ -327,6 +344,19 @@ def slow_lines(slow: dict | None) -> list[str]:
     return ["  slow: " + "; ".join(parts)]
 
 
+def vote_lines(votes: dict | None) -> list[str]:
+    """The summary's line on the voters (none when the run had none)."""
+    if not votes:
+        return []
+    check, frames, ack = votes["tally_check"], votes["poll_frames"], votes["ack_latency_ms"]
+    error = f" ({votes['error']})" if votes["error"] else ""
+    return [f"  votes: poll {votes['poll']}{error}: sent {votes['sent']}/{votes['planned']} over "
+            f"{votes['spread_s']} s, acked {votes['acked']}, refused {votes['refused']} "
+            f"{votes['refused_by_code'] or ''}, unresolved {votes['unresolved']}; ack p50 {ack['p50']} ms "
+            f"p99 {ack['p99']} ms; tally {'matches' if check['match'] else 'DIFFERS'} (total {check['total']}); "
+            f"{frames['mean']} poll frames per viewer, {frames['saw_closed']}/{frames['viewers']} saw it closed"]
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     nofile = srv.raise_nofile_limit()
@@ -335,11 +365,11 @@ def main(argv=None) -> int:
             os.setpriority(os.PRIO_PROCESS, 0, args.nice)
         except OSError as exc:
             print(f"loadtest: could not set niceness {args.nice}: {exc}", file=sys.stderr)
-    needed = args.viewers + args.slow_viewers + (args.posters or 0) + 200
+    needed = args.viewers + args.slow_viewers + args.voters + (args.posters or 0) + 200
     if nofile[0] < needed:
         print(f"loadtest: open-files limit {nofile[0]} < {needed} needed; expect too_many_open_files", file=sys.stderr)
     max_time = args.max_time or (
-        120 + 2 * ((args.viewers + args.slow_viewers) / args.ramp + args.settle + args.duration
+        120 + 2 * ((args.viewers + args.slow_viewers + args.voters) / args.ramp + args.settle + args.duration
                    + 2 * max(5.0, args.drain) + 30)
         * (2 if args.compare_stock else 1)
     )
@@ -373,7 +403,7 @@ def main(argv=None) -> int:
         posters = posters_needed(args)
         accounts = max(posters, 1)
         log(f"preparing {accounts} accounts with tokens on {env.get('DATABASE_URL', 'default sqlite')}")
-        prep = ["prepare", "--slug", args.slug, "--count", str(accounts)]
+        prep = ["prepare", "--slug", args.slug, "--count", str(accounts), "--voters", str(args.voters)]
         if args.spawn:
             prep += ["--migrate", "--seed"]
         elif args.seed:
@@ -381,12 +411,14 @@ def main(argv=None) -> int:
         prepared = json.loads(srv.run_helper(prep, env))
         event, tokens = prepared["event"], prepared["tokens"]
         staff_token = prepared.get("staff_token")
+        voter_tokens = prepared.get("voter_tokens") or []
 
         plan = Plan(slug=args.slug, viewers=args.viewers, tracked=args.tracked, posters=posters, ramp=args.ramp,
                     rate=args.rate, duration=args.duration, settle=args.settle, drain=args.drain,
                     connect_timeout=args.connect_timeout, hello_timeout=args.hello_timeout,
                     source_addrs=args.source_addrs, profile_ramp=args.profile == "ramp",
-                    slow_viewers=args.slow_viewers, slow_read_kbps=args.slow_read_kbps, stats_rate=args.stats_rate)
+                    slow_viewers=args.slow_viewers, slow_read_kbps=args.slow_read_kbps, stats_rate=args.stats_rate,
+                    voters=args.voters, vote_spread=args.vote_spread)
         variants = []
         if args.spawn:
             if not args.stock_only:
@@ -421,10 +453,12 @@ def main(argv=None) -> int:
                 log(f"{label}: reading /api/metrics/ from each server's own port {hub_ports}")
             log(f"{label}: {args.viewers} viewers at {args.ramp}/s, {args.rate} comments/s for {args.duration} s")
             profile_out = workdir / f"profile-{label}.txt" if args.profile else None
-            # The stock baseline has no hub: its report says "hub": null.
-            result = run_phase(plan, label, ports, tokens, event, pids, redis.proc.pid if redis else None,
-                               profile_out, metrics_token=None if label == "stock" else staff_token,
-                               metrics_ports=hub_ports, producer_token=staff_token)
+            # The stock baseline has no hub and no polls: its report says "hub": null, "votes": null.
+            stock = label == "stock"
+            result = run_phase(dataclasses.replace(plan, voters=0) if stock else plan, label, ports, tokens, event,
+                               pids, redis.proc.pid if redis else None, profile_out,
+                               metrics_token=None if stock else staff_token, metrics_ports=hub_ports,
+                               producer_token=staff_token, voter_tokens=voter_tokens)
             log(f"{label}: phase done")
             if workers is not None:
                 result["server"]["alive_at_end"] = workers.alive()
@@ -489,6 +523,8 @@ def main(argv=None) -> int:
             return 3
         if any(r["connections"]["viewers_held"] == 0 and args.viewers > 0 for r in results):
             return 4
+        if any(r["votes"] is not None and not r["votes"]["tally_check"]["match"] for r in results):
+            return 5
         return 0
     finally:
         signal.alarm(0)

@@ -3,21 +3,27 @@ One measured phase against one server (Companion or the stock baseline):
 
 1. connect the posters and the tracked viewers (few), let the server settle,
    read its RSS;
-2. ramp the slow viewers (``slow_viewers``, reading at most ``slow_read_kbps``),
-   then the counting viewers, at ``ramp`` connections/s, settle, read RSS again
-   (the difference per viewer is the memory per connection);
+2. with ``voters``: prepare a poll through the producer API (closing an open
+   one left by an earlier run) and connect the voters; ramp the slow viewers
+   (``slow_viewers``, reading at most ``slow_read_kbps``), then the counting
+   viewers, at ``ramp`` connections/s, settle, read RSS again (the difference
+   per connection is the memory per connection);
 3. the window: post ``rate`` comments/s for ``duration`` s, round-robin over the
-   posters, and push a stats update ``stats_rate`` times a second through the
-   producer API; frames, comments and server CPU are counted over exactly this
-   window, and each server process's hub counters (``/api/metrics/``) are read
-   just before and just after it;
+   posters, push a stats update ``stats_rate`` times a second through the
+   producer API, and launch the poll, whose voters then vote once each, spread
+   evenly over ``vote_spread`` s; frames, comments and server CPU are counted
+   over exactly this window, and each server process's hub counters
+   (``/api/metrics/``) are read just before and just after it;
 4. drain: wait (bounded) for outstanding acks and for the tracked viewers to
-   stop receiving; then let the slow viewers read freely until they fall quiet
+   stop receiving; close the poll (its answer is the final tally, checked
+   against the acknowledged votes) and wait (bounded) for the viewers to see
+   it closed; let the slow viewers read freely until they fall quiet
    (catch-up: what the server kept for them arrives, and a connection it closed
    shows as closed), then close every socket.
 
 The slow viewers' frames are counted apart from the others' (``delivery``
-counts the fast viewers); the report's ``slow`` block compares the two.
+counts the fast clients: viewers, tracked viewers, posters and voters); the
+report's ``slow`` block compares the two, its ``votes`` block checks the tally.
 
 Every loop is bounded in count and in time; all traffic goes to 127.0.0.x.
 """
@@ -35,7 +41,7 @@ import psutil
 
 from .server import ProcGroup, describe_oserror
 from .stats import counter_dict, summary_ms
-from .wsclient import OPEN, Counters, CountingClient, PosterClient, SlowClient, TrackedClient
+from .wsclient import OPEN, Counters, CountingClient, PosterClient, SlowClient, TrackedClient, VoterClient
 
 FILLER = ("what a run", "go go go", "888888", "unbelievable", "that line", "so close", "clean", "wow")
 COLORS = ("#ffffff", "#ffffff", "#ffffff", "#ffd166", "#06d6a0", "#ef476f")
@@ -48,6 +54,13 @@ HUB_COUNTERS = ("frames_sent", "frames_skipped_slow", "slow_closed", "items_drop
 # anything queues in Daphne, where the hub looks. With these, about 170 KB.
 SLOW_RCVBUF = 8 * 1024
 SLOW_MSS = 1400
+# The voters' poll. Its timer outlasts the window and the drain (polls.services
+# bounds: 5 s to an hour); the tool closes it itself.
+POLL_OPTIONS = ("Red", "Green", "Blue", "Yellow")
+POLL_SLACK_S = 60
+POLL_MAX_DURATION_S = 3600
+# How long the viewers get to see the closed poll after the close.
+POLL_CLOSED_WAIT_S = 3.0
 
 
 def _busy(times) -> float:
@@ -87,6 +100,29 @@ def push_stats(port: int, slug: str, token: str, seq: int, timeout: float = 10.0
         conn.close()
     if response.status != 201:
         raise RuntimeError(f"HTTP {response.status} {body[:200]!r}")
+
+
+def api_call(port: int, method: str, path: str, token: str, body: dict | None = None,
+             timeout: float = 10.0) -> dict:
+    """One producer API request (blocking: run it in a thread): its JSON answer; raises unless a 2xx."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if not 200 <= response.status < 300 or not isinstance(answer, dict):
+        code = answer.get("code") if isinstance(answer, dict) else raw[:200]
+        raise RuntimeError(f"{method} {path}: HTTP {response.status} {code}")
+    return answer
 
 
 def _mean(values) -> float | None:
@@ -141,21 +177,25 @@ class Plan:
     slow_viewers: int = 0       # extra viewers that read at most slow_read_kbps
     slow_read_kbps: float = 4.0  # KB/s per slow viewer; 0: stalled, reads nothing until the catch-up
     stats_rate: float = 0.0     # stats pushes per second during the window
+    voters: int = 0             # extra sockets (own accounts), one vote each in a poll launched with the window
+    vote_spread: float | None = None  # seconds over which the votes are sent (None: the window's duration)
 
 
 class Phase:
     def __init__(self, plan: Plan, *, label: str, ports: list[int], tokens: list[str], event: dict,
                  server_pids: list[int], redis_pid: int | None = None, profiler=None,
                  metrics_token: str | None = None, metrics_ports: list[int] | None = None,
-                 producer_token: str | None = None):
+                 producer_token: str | None = None, voter_tokens: list[str] | None = None):
         self.plan = plan
         # A staff token for every worker's /api/metrics/; None: no hub figures (the stock baseline).
         self.metrics_token = metrics_token
         # Where each server process answers /api/metrics/ (one port per process;
         # default the ports the clients use, which is wrong behind a proxy).
         self.metrics_ports = metrics_ports or ports
-        # A producer's token for the stats pushes (plan.stats_rate).
+        # A producer's token for the stats pushes (plan.stats_rate) and the voters' poll.
         self.producer_token = producer_token
+        # One account per voter (plan.voters).
+        self.voter_tokens = voter_tokens or []
         self.label = label
         self.ports = ports
         self.tokens = tokens
@@ -170,7 +210,19 @@ class Phase:
         self.tracked: list[TrackedClient] = []
         self.viewers: list[CountingClient] = []
         self.slow: list[SlowClient] = []
+        self.voters: list[VoterClient] = []
         self.last_slow_bytes = 0.0
+        # The voters' poll (its payload from the API) and its votes, by ``ref`` (the voter's index).
+        self.poll: dict | None = None
+        self.poll_error: str | None = None
+        self.poll_launch_s: float | None = None
+        self.vote_sent_at: dict[int, float] = {}
+        self.vote_option: dict[int, int] = {}
+        self.votes_acked: dict[int, int] = {}   # ref -> vote id
+        self.votes_refused: dict[int, str] = {}  # ref -> error code
+        self.vote_refusals = Counter()
+        self.vote_failures = Counter()
+        self.vote_latency: list[float] = []
         # Stats pushes, by sequence number (1, 2, ...).
         self.stats_sent = 0
         self.stats_ok: list[int] = []
@@ -209,9 +261,19 @@ class Phase:
         if client.role == "poster" and isinstance(ref, int) and ref in self.sent_at and ref not in self.refused:
             self.refused[ref] = code
             self.refusals[code] += 1
+        elif (client.role == "voter" and isinstance(ref, int) and ref in self.vote_sent_at
+              and ref not in self.votes_refused and ref not in self.votes_acked):
+            self.votes_refused[ref] = code
+            self.vote_refusals[code] += 1
 
     def on_ack(self, client, frame: dict, now: float):
         ref = frame.get("ref")
+        if client.role == "voter":
+            sent = self.vote_sent_at.get(ref) if isinstance(ref, int) else None
+            if sent is not None and ref not in self.votes_acked and ref not in self.votes_refused:
+                self.votes_acked[ref] = frame.get("id")
+                self.vote_latency.append(now - sent)
+            return
         sent = self.sent_at.get(ref) if isinstance(ref, int) else None
         if sent is None or ref in self.acked:
             return
@@ -387,6 +449,119 @@ class Phase:
             self.stats_latency.append(self.last_stats_push - started)
             self.stats_ok.append(seq)
 
+    # --- votes ----------------------------------------------------------------------
+
+    async def _api(self, method: str, path: str, body: dict | None = None) -> dict:
+        return await asyncio.to_thread(api_call, self.ports[0], method, path, self.producer_token, body)
+
+    async def poll_prepare(self) -> None:
+        """Close the event's open poll (an earlier run's: one open poll per event), then prepare a fresh one."""
+        plan = self.plan
+        try:
+            listed = await self._api("GET", f"/api/events/{plan.slug}/polls/?status=open")
+            for stale in listed.get("results", []):
+                await self._api("POST", f"/api/polls/{stale['id']}/close/")
+            duration = min(POLL_MAX_DURATION_S, int(plan.duration + plan.drain + POLL_SLACK_S))
+            self.poll = await self._api("POST", f"/api/events/{plan.slug}/polls/", {
+                "question": f"Load test {self.label}: pick one", "options": list(POLL_OPTIONS),
+                "duration_s": duration, "results_visibility": "live",
+            })
+        except Exception as exc:  # reported in the votes block, never fatal
+            self.poll = None
+            self.poll_error = f"prepare: {type(exc).__name__}: {exc}"[:500]
+
+    async def vote_loop(self):
+        """
+        Launch the poll, then have each voter vote once, the votes spread evenly
+        over ``vote_spread`` s, each option drawn from a fixed-seed generator.
+        """
+        plan = self.plan
+        if self.poll is None or not self.voters:
+            return
+        started = time.monotonic()
+        try:
+            self.poll = await self._api("POST", f"/api/polls/{self.poll['id']}/launch/")
+        except Exception as exc:
+            self.poll_error = f"launch: {type(exc).__name__}: {exc}"[:500]
+            return
+        self.poll_launch_s = time.monotonic() - started
+        poll_id = self.poll["id"]
+        options = [o["id"] for o in self.poll["options"]]
+        spread = plan.duration if plan.vote_spread is None else plan.vote_spread
+        rng = random.Random(11)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        for ref, voter in enumerate(self.voters):
+            delay = t0 + ref * spread / len(self.voters) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            option = rng.choice(options)
+            message = json.dumps({"type": "poll.vote", "ref": ref, "poll": poll_id, "option": option},
+                                 separators=(",", ":"))
+            if voter.send_text(message):
+                self.vote_sent_at[ref] = time.monotonic()
+                self.vote_option[ref] = option
+            else:
+                self.vote_failures["voter_closed"] += 1
+
+    async def poll_finish(self, viewers: list, base: dict) -> dict | None:
+        """Close the poll (its answer carries the final counts) and wait, bounded, for ``viewers`` to see it closed."""
+        if self.poll is None or self.poll.get("status") != "open":
+            return None
+        try:
+            closed = await self._api("POST", f"/api/polls/{self.poll['id']}/close/")
+        except Exception as exc:
+            self.poll_error = f"close: {type(exc).__name__}: {exc}"[:500]
+            return None
+        deadline = time.monotonic() + POLL_CLOSED_WAIT_S
+        while time.monotonic() < deadline:
+            if all(c.poll_closed_frames > base[id(c)][1] for c in viewers if c.state == OPEN):
+                break
+            await asyncio.sleep(0.05)
+        return closed
+
+    def votes_report(self, closed: dict | None, viewers: list, base: dict) -> dict:
+        """The report's ``votes`` block (see docs/benchmarks.md, "The load tool")."""
+        plan = self.plan
+        sent = len(self.vote_sent_at)
+        expected = Counter(self.vote_option[ref] for ref in self.votes_acked)
+        options = [o["id"] for o in (self.poll or {}).get("options", [])]
+        tally = {str(o["id"]): o["votes"] for o in closed["options"]} if closed else None
+        check = {
+            "expected": {str(o): expected.get(o, 0) for o in options},
+            "tally": tally,
+            "total": closed["total"] if closed else None,
+            "match": bool(closed) and tally == {str(o): expected.get(o, 0) for o in options}
+            and closed["total"] == len(self.votes_acked),
+        }
+        open_ = [c for c in viewers if c.state == OPEN]
+        frames = [c.poll_frames - base[id(c)][0] for c in open_]
+        return {
+            "planned": plan.voters,
+            "voters_connected": len(self.voters),
+            "poll": self.poll["id"] if self.poll else None,
+            "error": self.poll_error,
+            "launch_ms": round(self.poll_launch_s * 1000, 1) if self.poll_launch_s is not None else None,
+            "spread_s": plan.duration if plan.vote_spread is None else plan.vote_spread,
+            "sent": sent,
+            "acked": len(self.votes_acked),
+            "refused": len(self.votes_refused),
+            "refused_by_code": counter_dict(self.vote_refusals),
+            "unresolved": sent - len(self.votes_acked) - len(self.votes_refused),
+            "not_sent": plan.voters - sent,
+            "failures": counter_dict(self.vote_failures),
+            "ack_latency_ms": summary_ms(self.vote_latency),
+            "tally_check": check,
+            "poll_frames": {
+                "note": "per viewer (counting and tracked, open at the end) from the window's start to the "
+                        "closed poll; tallies are coalesced, a few a second",
+                "viewers": len(open_),
+                "mean": _mean(frames),
+                "min": min(frames) if frames else None,
+                "saw_closed": sum(1 for c in open_ if c.poll_closed_frames > base[id(c)][1]),
+            },
+        }
+
     async def slow_reader(self, stop: asyncio.Event):
         """Every 0.1 s, give each slow viewer its reading allowance."""
         loop = asyncio.get_running_loop()
@@ -432,10 +607,12 @@ class Phase:
         while loop.time() < deadline:
             outstanding = [s for s in self.sent_at if s not in self.acked and s not in self.refused]
             posters_open = any(p.state == OPEN for p in self.posters)
+            votes_out = [r for r in self.vote_sent_at if r not in self.votes_acked and r not in self.votes_refused]
+            voters_open = any(v.state == OPEN for v in self.voters)
             # 1 s after the last comment a tracked viewer saw, and after the last stats push.
             now = time.monotonic()
             quiet = now - self.last_tracked_item > 1.0 and now - self.last_stats_push > 1.0
-            if (not outstanding or not posters_open) and quiet:
+            if (not outstanding or not posters_open) and (not votes_out or not voters_open) and quiet:
                 return
             await asyncio.sleep(0.1)
 
@@ -487,8 +664,8 @@ class Phase:
         """The report's ``slow`` block (see docs/benchmarks.md, "The load tool")."""
         plan = self.plan
         last_seq = max(self.stats_ok) if self.stats_ok else None
-        # Every client counted on the shared counters: viewers, tracked viewers and posters.
-        fast = self.viewers + self.tracked + self.posters
+        # Every client counted on the shared counters: viewers, tracked viewers, posters and voters.
+        fast = self.viewers + self.tracked + self.posters + self.voters
         fast_danmaku, fast_items = fast_counts
         closed = Counter(c.close_reason or "?" for c in self.slow if c.state != OPEN)
         slow_danmaku = [c.counters.danmaku_frames - slow_base[id(c)][0] for c in self.slow]
@@ -496,7 +673,7 @@ class Phase:
         return {
             "config": {"slow_viewers": plan.slow_viewers, "read_kbps": plan.slow_read_kbps,
                        "rcvbuf_bytes": SLOW_RCVBUF, "mss": SLOW_MSS, "stats_rate": plan.stats_rate},
-            "note": "fast: viewers, tracked viewers and posters; per client, from the window's start to the "
+            "note": "fast: viewers, tracked viewers, posters and voters; per client, from the window's start to the "
                     "end of the catch-up (the slow viewers then read freely); stats figures over clients still "
                     "open; saw_last_stats: clients that saw the highest acknowledged push or a later one",
             "stats_pushes": {
@@ -554,9 +731,18 @@ class Phase:
         await asyncio.sleep(min(1.0, plan.settle))
         rss_before = self.server.rss()
 
-        # 2. the counting viewers.
+        # 2. the voters' poll and the voters, the slow viewers, the counting viewers.
         if self.profiler and plan.profile_ramp:
             self.profiler.start(counting_n / plan.ramp + 2)
+        if plan.voters > 0:
+            if not self.producer_token or len(self.voter_tokens) < plan.voters:
+                self.poll_error = "no producer token or too few voter accounts"
+            else:
+                await self.poll_prepare()
+            if self.poll is not None:
+                self.voters, _ = await self.ramp(VoterClient, plan.voters, plan.ramp,
+                                                 offset=posters_n + tracked_n + counting_n + plan.slow_viewers,
+                                                 tokens=self.voter_tokens)
         # The slow viewers first: in a run past admission control they are
         # among the admitted, not all refused with the last arrivals.
         slow_stop = asyncio.Event()
@@ -569,7 +755,7 @@ class Phase:
         self.viewers, ramp_s = await self.ramp(CountingClient, counting_n, plan.ramp, offset=posters_n + tracked_n)
         await asyncio.sleep(plan.settle)
         rss_idle = self.server.rss()
-        idle_open = self.open_count(self.viewers) + self.open_count(self.slow)
+        idle_open = self.open_count(self.viewers) + self.open_count(self.slow) + self.open_count(self.voters)
         hub0 = await self.hub_metrics() if self.metrics_token else None
 
         # 3. the window. The tool's own collector would otherwise re-walk every
@@ -586,8 +772,11 @@ class Phase:
         if self.profiler and not plan.profile_ramp:
             self.profiler.start(plan.duration)
         slow_base = {id(c): (c.counters.danmaku_frames, c.counters.items) for c in self.slow}
+        room_viewers = self.viewers + self.tracked
+        poll_base = {id(c): (c.poll_frames, c.poll_closed_frames) for c in room_viewers}
         w0 = time.monotonic()
         stats_task = asyncio.ensure_future(self.stats_loop())
+        vote_task = asyncio.ensure_future(self.vote_loop()) if plan.voters > 0 else None
         await self.post_loop()
         w1 = time.monotonic()
         c1 = self.counters.snapshot()
@@ -599,14 +788,22 @@ class Phase:
                 "poster": self.open_count(self.posters)}
         if self.slow:
             held["slow"] = self.open_count(self.slow)
+        if plan.voters > 0:
+            held["voter"] = self.open_count(self.voters)
         stop.set()
         await lag_task
         await stats_task  # the last push, if it was still on its way (bounded by its timeout)
+        if vote_task is not None:
+            await vote_task  # the last votes, when the launch took a moment
         hub1 = await self.hub_metrics() if self.metrics_token else None
 
         # 4. drain, the slow viewers' catch-up, and close.
         await self.drain()
         at_drain_end = self._slow_snapshot(slow_base, max(self.stats_ok) if self.stats_ok else None)
+        votes = None
+        if plan.voters > 0:
+            closed = await self.poll_finish(room_viewers, poll_base)
+            votes = self.votes_report(closed, room_viewers, poll_base)
         slow_stop.set()
         if slow_task is not None:
             await slow_task
@@ -709,6 +906,7 @@ class Phase:
             "errors_by_code": counter_dict(self.error_frames),
             "hub": hub,
             "slow": slow,
+            "votes": votes,
             "client": {
                 "cpu_s": round(me_cpu, 3),
                 "cpu_util_cores": round(me_cpu / window, 3) if window else None,

@@ -11,11 +11,13 @@ only frame headers. What happens to a complete text frame depends on the role:
 - ``TrackedClient`` decodes every danmaku frame to see which comments reached
   its screen and when;
 - ``PosterClient`` decodes only its ``ack`` and ``error`` frames;
+- ``VoterClient`` is a poster that casts one vote (``poll.vote``) instead;
 - ``SlowClient`` counts like a viewer, on counters of its own, and reads at
   most a set number of bytes a second (none at all: a stalled client).
 
 Every client counts its ``stats`` frames and remembers the highest push
-sequence number it saw in one (``stats_seq``, see ``stats_seq_of``).
+sequence number it saw in one (``stats_seq``, see ``stats_seq_of``), and counts
+its ``poll`` frames and the ``closed`` ones among them (no JSON decoding).
 
 Frames are recognised by their leading bytes: Companion encodes compactly
 (``{"type":"danmaku",...``), stock Channels with spaces (``{"type": "danmaku"``);
@@ -32,7 +34,7 @@ import time
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 # Frame kinds, from the first bytes of a text frame.
-K_OTHER, K_HELLO, K_DANMAKU, K_ACK, K_ERROR, K_PRESENCE, K_NOTICE, K_STATS = range(8)
+K_OTHER, K_HELLO, K_DANMAKU, K_ACK, K_ERROR, K_PRESENCE, K_NOTICE, K_STATS, K_POLL = range(9)
 _KIND_NAMES = (
     (b'"danmaku"', K_DANMAKU),
     (b'"ack"', K_ACK),
@@ -41,9 +43,11 @@ _KIND_NAMES = (
     (b'"stats"', K_STATS),
     (b'"error"', K_ERROR),
     (b'"notice"', K_NOTICE),
+    (b'"poll"', K_POLL),
 )
 KIND_LABELS = {K_OTHER: "other", K_HELLO: "hello", K_DANMAKU: "danmaku", K_ACK: "ack",
-               K_ERROR: "error", K_PRESENCE: "presence", K_NOTICE: "notice", K_STATS: "stats"}
+               K_ERROR: "error", K_PRESENCE: "presence", K_NOTICE: "notice", K_STATS: "stats",
+               K_POLL: "poll"}
 # Every comment item carries exactly one author object; a string cannot contain
 # this byte sequence unescaped, so counting it counts items.
 AUTHOR_KEY = b'"author":'
@@ -60,6 +64,10 @@ STATS_SEQ_MARK = b"lt-seq-"
 # A slow client reads at most this much per recv, so one read overshoots its
 # allowance by little.
 SLOW_RECV_BYTES = 4096
+# A closed poll's status in a poll frame, as Companion encodes it (compactly):
+# only the poll itself has a status key, and user text (the question, option
+# labels) cannot hold this byte sequence unescaped.
+POLL_CLOSED_MARK = b'"status":"closed"'
 
 
 def stats_seq_of(buf, start: int, end: int) -> int | None:
@@ -146,6 +154,8 @@ class WSClient(asyncio.Protocol):
         self.counters: Counters = ctx.counters
         self.stats_frames = 0
         self.stats_seq: int | None = None  # the highest push sequence number seen
+        self.poll_frames = 0
+        self.poll_closed_frames = 0
 
     # --- asyncio.Protocol ------------------------------------------------------
 
@@ -304,6 +314,10 @@ class WSClient(asyncio.Protocol):
                 seq = stats_seq_of(buf, start, end)
                 if seq is not None and (self.stats_seq is None or seq > self.stats_seq):
                     self.stats_seq = seq
+            elif kind == K_POLL:
+                self.poll_frames += 1
+                if buf.find(POLL_CLOSED_MARK, start, end) >= 0:
+                    self.poll_closed_frames += 1
             elif kind == K_ERROR:
                 self.on_error(json.loads(bytes(buf[start:end])))
         return kind
@@ -380,6 +394,12 @@ class PosterClient(WSClient):
             self.ctx.on_ack(self, json.loads(bytes(buf[start:end])), now)
             return kind
         return super().on_text(buf, start, end)
+
+
+class VoterClient(PosterClient):
+    """An API client (``?token=``) that casts one vote and waits for its ack; otherwise a viewer."""
+
+    role = "voter"
 
 
 class SlowClient(WSClient):

@@ -2,8 +2,8 @@
 Smoke test of the load tool (loadtest/): a few viewers for two seconds against
 a Daphne it spawns on a throwaway SQLite file and the in-memory layer. It checks
 the report's shape and the one number that must always hold: no acknowledged
-comment is missing from storage. Takes about 10-15 s; with the admission and
-slow-viewer runs, about 40 s.
+comment is missing from storage. Takes about 10-15 s; with the admission,
+slow-viewer and voter runs, about 50 s.
 """
 import asyncio
 import json
@@ -114,6 +114,37 @@ def test_stalled_viewers_lose_danmaku_never_stats(tmp_path):
     assert stalled["clients"] == stalled["open"] == stalled["saw_last_stats"] == 3 and stalled["closed"] == 0, stalled
     assert stalled["stats_frames_min"] == fast["stats_frames_min"] > 0, (stalled, fast)
     assert stalled["comments_mean"] < fast["comments_mean"] == 1500, (stalled, fast)
+
+
+def test_voters_vote_once_each_and_the_tally_matches_the_acks(tmp_path):
+    """
+    30 voters beside 10 viewers, their votes spread over 2 s in a poll the tool
+    launches and closes through the producer API: every vote is acknowledged
+    once, the final tally per option equals the acks per option, and the
+    viewers get coalesced tallies and the closed poll. The stock baseline has
+    no polls: its variant runs without voters and says ``"votes": null``.
+    """
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest", "--spawn", "--compare-stock", "--viewers", "10", "--tracked", "2",
+         "--rate", "0", "--duration", "2", "--settle", "0.5", "--drain", "3", "--ramp", "200",
+         "--voters", "30", "--vote-spread", "2",
+         "--database-url", f"sqlite:///{tmp_path / 'load.sqlite3'}", "--out", str(out), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=80,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run, stock = json.loads(out.read_text())["variants"]
+    assert stock["label"] == "stock" and stock["votes"] is None and "voter" not in stock["connections"]["held_by_role"]
+    assert run["connections"]["held_by_role"]["voter"] == 30, run["connections"]
+    votes = run["votes"]
+    assert votes["error"] is None and votes["planned"] == votes["sent"] == votes["acked"] == 30, votes
+    assert votes["refused"] == 0 and votes["refused_by_code"] == {} and votes["unresolved"] == 0, votes
+    assert {"p50", "p99"} <= votes["ack_latency_ms"].keys() and votes["ack_latency_ms"]["n"] == 30
+    check = votes["tally_check"]
+    assert check["match"] is True and check["total"] == 30, check
+    assert check["tally"] == check["expected"] and sum(check["expected"].values()) == 30, check
+    frames = votes["poll_frames"]
+    assert frames["viewers"] == frames["saw_closed"] == 10 and frames["mean"] > 0, frames
 
 
 def test_metrics_are_read_from_each_server_process_own_port():
