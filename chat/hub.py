@@ -336,12 +336,10 @@ class RoomHub:
                 room.pending_user.clear()
                 continue
             frames, danmaku = self._frames_for(room, now)
-            for text in frames:
-                await self.send_text(room.sockets, text)
             if room.pending_user:
                 await self._send_user_frames(room)
-            if danmaku:
-                await self.send_text(room.sockets, danmaku, droppable=True)
+            if frames or danmaku:
+                await self.send_tick(room.sockets, frames, danmaku)
 
     def _frames_for(self, room: Room, now: float) -> tuple[list[str], str | None]:
         """The tick's control frames (never dropped) and its danmaku frame (droppable)."""
@@ -372,7 +370,7 @@ class RoomHub:
         for user_id, frame in pending:
             targets = [sock for sock in room.sockets if getattr(getattr(sock, "user", None), "pk", None) == user_id]
             if targets:
-                await self.send_text(targets, wire.encode(frame))
+                await self.send_tick(targets, [wire.encode(frame)], None)
 
     def _sample(self, room: Room, items: list[dict], now: float) -> list[dict]:
         """
@@ -396,14 +394,21 @@ class RoomHub:
         room.allowance -= len(items)
         return items
 
-    async def send_text(self, sockets, text: str, *, droppable: bool = False) -> None:
+    async def send_tick(self, sockets, control: list[str], danmaku: str | None) -> None:
         """
-        Write one frame to many sockets. A ``droppable`` frame (danmaku) skips
-        sockets whose client is not keeping up; others always go out.
+        Write a tick's frames to many sockets: the control frames (stats, poll,
+        notices...; never dropped), then the danmaku frame, which skips sockets
+        whose client is not keeping up. A socket with nothing queued gets them
+        all in one ``send``: a poll's tallies or a stats push cost no extra
+        system call per socket beside the danmaku.
         """
-        payload = text.encode()
-        frame = fastpath.text_frame(payload)
-        message = None
+        payloads = [text.encode() for text in control]
+        frames = [fastpath.text_frame(payload) for payload in payloads]
+        danmaku_payload = danmaku.encode() if danmaku is not None else None
+        danmaku_frame = fastpath.text_frame(danmaku_payload) if danmaku_payload is not None else None
+        together = b"".join(frames) + (danmaku_frame or b"")
+        count = len(frames) + (danmaku_frame is not None)
+        texts = [*control, *([danmaku] if danmaku is not None else [])]
         sent = 0
         for index, sock in enumerate(list(sockets)):
             if index and index % WRITE_SLICE == 0:
@@ -411,26 +416,31 @@ class RoomHub:
                 await asyncio.sleep(0)
             protocol = sock.protocol
             try:
-                if protocol is not None:
-                    if protocol.state != fastpath.STATE_OPEN:
-                        continue
-                    transport = sock.transport
-                    if transport is not None and fastpath.send_idle(transport, frame):
-                        sent += 1
-                        continue
-                    queued = fastpath.backlog(protocol)
-                    if queued > self.slow_close_bytes:
-                        self.slow_closed += 1
-                        protocol.sendClose(code=4408, reason="client too slow")
-                        continue
-                    if droppable and queued > self.slow_skip_bytes:
-                        self.frames_skipped_slow += 1
-                        continue
+                if protocol is None:  # not under Daphne: plain ASGI sends
+                    for text in texts:
+                        await sock.base_send({"type": "websocket.send", "text": text})
+                    sent += count
+                    continue
+                if protocol.state != fastpath.STATE_OPEN:
+                    continue
+                transport = sock.transport
+                if transport is not None and fastpath.send_idle(transport, together):
+                    sent += count
+                    continue
+                queued = fastpath.backlog(protocol)
+                if queued > self.slow_close_bytes:
+                    self.slow_closed += 1
+                    protocol.sendClose(code=4408, reason="client too slow")
+                    continue
+                for frame, payload in zip(frames, payloads, strict=True):
                     fastpath.write(protocol, frame, payload)
-                else:
-                    message = message or {"type": "websocket.send", "text": text}
-                    await sock.base_send(message)
-                sent += 1
+                    sent += 1
+                if danmaku_frame is not None:
+                    if queued > self.slow_skip_bytes:
+                        self.frames_skipped_slow += 1
+                    else:
+                        fastpath.write(protocol, danmaku_frame, danmaku_payload)
+                        sent += 1
             except Exception:
                 # A socket that failed mid-write is closing; its disconnect cleans up.
                 logger.debug("hub: write failed", exc_info=True)
@@ -463,7 +473,8 @@ class RoomHub:
             online = self.online(event_id)
             if room.sockets and online != room.online_sent:
                 room.online_sent = online
-                await self.send_text(room.sockets, wire.encode(wire.presence_frame(online)))
+                # Goes out with the next tick's frames (one send per socket).
+                room.pending_frames["presence"] = wire.presence_frame(online)
 
 
 _hub: RoomHub | None = None

@@ -74,7 +74,7 @@ def parse_args(argv=None):
     g.add_argument("--stock-only", action="store_true", help="with --spawn: only the stock baseline")
     g.add_argument("--compare-tuned", action="append", default=[], metavar="PATCHES",
                    help="with --spawn: also run Companion with server-side patches (loadtest.daphne_tuned: autobahn, "
-                        "unbatched, secondcap, tick, nogc, switch, none; comma-separated), same run; repeat for "
+                        "unbatched, secondcap, splitsends, tick, nogc, switch, none; comma-separated), same run; repeat for "
                         "several variants")
     g.add_argument("--daphne-arg", action="append", default=[], metavar="ARG",
                    help="extra argument for spawned daphne (repeat; e.g. --daphne-arg=--ping-interval=60)")

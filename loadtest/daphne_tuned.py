@@ -19,6 +19,9 @@ secondcap  the display cap's budget is per calendar second, spent by the first t
            of each second (a hot room got two to four full frames, then nothing
            for the rest of the second) instead of refilled evenly every tick:
            the hub before commit 16a5fa0.
+splitsends each of a tick's frames (stats, poll, presence, danmaku) goes to every socket
+           in a send of its own, instead of all of them in one send per socket:
+           the hub before commit SPLITSENDS_COMMIT.
 tick       ``ROOM_TICK_MS`` = LOADTEST_TICK_MS (default 200): fewer, larger frames for the
            same comments (half the sends at 200 ms), a tick more of latency.
 switch     ``sys.setswitchinterval(LOADTEST_SWITCH_INTERVAL)`` (default 0.0005 s;
@@ -86,6 +89,20 @@ def patch_secondcap():
     RoomHub._sample = _sample
 
 
+def patch_splitsends():
+    from chat.hub import RoomHub
+
+    together = RoomHub.send_tick
+
+    async def send_tick(self, sockets, control, danmaku):
+        for text in control:
+            await together(self, sockets, [text], None)
+        if danmaku is not None:
+            await together(self, sockets, [], danmaku)
+
+    RoomHub.send_tick = send_tick
+
+
 def patch_tick():
     from django.conf import settings
 
@@ -93,7 +110,8 @@ def patch_tick():
 
 
 PATCHES = {"none": lambda: None, "autobahn": patch_autobahn, "unbatched": patch_unbatched, "nogc": patch_nogc, "switch": patch_switch,
-           "secondcap": patch_secondcap, "tick": patch_tick}
+           "secondcap": patch_secondcap, "tick": patch_tick,
+           "splitsends": patch_splitsends}
 
 
 def main():

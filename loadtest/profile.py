@@ -30,7 +30,7 @@ IDLE_LEAVES = (
 # Frames look like "function (path/file.py:line)".
 BUCKETS = {
     "hub_flush (tick: frames for all local sockets)": ("RoomHub.flush (",),
-    "hub_send_text (one write per socket)": ("RoomHub.send_text (",),
+    "hub_send_tick (one write per socket per tick)": ("RoomHub.send_tick (", "RoomHub.send_text ("),
     "autobahn_sendMessage (per-socket framing)": ("WebSocketProtocol.sendMessage (",),
     "twisted_startWriting (add_writer per write)": ("FileDescriptor.startWriting (",),
     "twisted_doWrite (socket send)": ("FileDescriptor.doWrite (",),

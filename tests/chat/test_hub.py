@@ -231,3 +231,74 @@ async def test_a_surge_of_joiners_waits_for_one_read(hub, monkeypatch):
     results = await asyncio.gather(*joiners[1:])
     assert reads == {"event": 1, "snapshot": 1}
     assert all(event.pk == 1 and snapshot["moments"] == [] for event, snapshot in results)
+
+
+class RawSocket:
+    """A room socket on a real TCP connection through Twisted's transport (the fast path)."""
+
+    def __init__(self, queued=0):
+        import socket as sockets
+
+        from twisted.internet.tcp import Server
+
+        listener = sockets.create_server(("127.0.0.1", 0))
+        self.peer = sockets.create_connection(listener.getsockname())
+        server_side, _ = listener.accept()
+        listener.close()
+        server_side.setblocking(False)
+        self.peer.settimeout(2)
+        self.protocol = FakeProtocol()
+
+        class Reactor:
+            def addWriter(self, fd):
+                pass
+
+            removeWriter = addReader = removeReader = addWriter
+
+        self.transport = Server(server_side, self.protocol, ("127.0.0.1", 1), None, 1, Reactor())
+        self.protocol.transport = self.transport
+        self.protocol._perMessageCompress = None
+        self.syscalls = 0
+        real = server_side.send
+
+        class Counting:
+            def __getattr__(_, name):
+                return getattr(server_side, name)
+
+            def send(_, data):
+                self.syscalls += 1
+                return real(data)
+
+        self.server_side = server_side
+        self.transport.socket = Counting()
+
+    def close(self):
+        self.server_side.close()
+        self.peer.close()
+
+    def received(self) -> list[dict]:
+        from tests.chat.test_fastpath import parse_frames
+
+        data = b""
+        self.peer.setblocking(False)
+        try:
+            while chunk := self.peer.recv(1 << 20):
+                data += chunk
+        except BlockingIOError:
+            pass
+        return [json.loads(frame.data) for frame in parse_frames(data)]
+
+
+async def test_a_ticks_frames_go_to_an_idle_socket_in_one_send(hub):
+    sock = await joined(hub, RawSocket())
+    hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "stats", "frame": {"type": "stats", "stats": {"s": 1}}})
+    hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "poll", "frame": {"type": "poll", "poll": {"id": 3}}})
+    hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(7)})
+    await hub.flush()
+    try:
+        assert sock.syscalls == 1
+        # Control frames first, the danmaku last: three WebSocket messages, one send.
+        assert [f["type"] for f in sock.received()] == ["stats", "poll", "danmaku"]
+        assert hub.frames_sent == 3
+    finally:
+        sock.close()
