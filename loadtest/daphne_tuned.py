@@ -21,7 +21,7 @@ secondcap  the display cap's budget is per calendar second, spent by the first t
            the hub before commit 16a5fa0.
 splitsends each of a tick's frames (stats, poll, presence, danmaku) goes to every socket
            in a send of its own, instead of all of them in one send per socket:
-           the hub before commit SPLITSENDS_COMMIT.
+           the hub before commit 2e8065f.
 tick       ``ROOM_TICK_MS`` = LOADTEST_TICK_MS (default 200): fewer, larger frames for the
            same comments (half the sends at 200 ms), a tick more of latency.
 switch     ``sys.setswitchinterval(LOADTEST_SWITCH_INTERVAL)`` (default 0.0005 s;
