@@ -7,8 +7,9 @@ costs one publish per room across all processes (channels_redis' pub/sub layer
 publishes once per group). Sockets register with the hub when they join a room.
 
 Arriving danmaku are coalesced per room for a short tick, serialised once, and
-the same text is written to every local socket: the cost per socket is one
-write, not a JSON encode, a layer hop and a consumer dispatch. When a room runs
+the same bytes are written to every local socket, together with the tick's
+other frames: the cost per socket is one send per tick, not a JSON encode, a
+layer hop and a consumer dispatch per frame. When a room runs
 hotter than a screen can show, the hub sends a sample (everything is stored and
 replays in full). Stats, polls and notices coalesce too: the latest of each
 kind per tick, never dropped for danmaku. Presence is counted the same way:
