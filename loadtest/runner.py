@@ -68,43 +68,17 @@ def _busy(times) -> float:
     return sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
 
 
-def fetch_metrics(port: int, token: str, timeout: float = 10.0) -> dict:
-    """One server process's ``GET /api/metrics/`` (blocking: run it in a thread)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", "/api/metrics/", headers={"Authorization": f"Token {token}", "Accept": "application/json"})
-        response = conn.getresponse()
-        body = response.read()
-    finally:
-        conn.close()
-    if response.status != 200:
-        raise RuntimeError(f"HTTP {response.status} {body[:200]!r}")
-    return json.loads(body)
+class APIError(RuntimeError):
+    """A non-2xx answer from the server's API."""
 
-
-def stats_document(seq: int) -> dict:
-    """The stats push number ``seq``: one metric whose value carries the sequence number."""
-    return {"metrics": [{"label": "Load test push", "value": f"lt-seq-{seq}"}]}
-
-
-def push_stats(port: int, slug: str, token: str, seq: int, timeout: float = 10.0) -> None:
-    """``POST /api/events/<slug>/stats/`` as a producer (blocking: run it in a thread); raises unless 201."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("POST", f"/api/events/{slug}/stats/", body=json.dumps(stats_document(seq)),
-                     headers={"Authorization": f"Token {token}", "Content-Type": "application/json",
-                              "Accept": "application/json"})
-        response = conn.getresponse()
-        body = response.read()
-    finally:
-        conn.close()
-    if response.status != 201:
-        raise RuntimeError(f"HTTP {response.status} {body[:200]!r}")
+    def __init__(self, method: str, path: str, status: int, code):
+        super().__init__(f"{method} {path}: HTTP {status} {code}")
+        self.status = status
 
 
 def api_call(port: int, method: str, path: str, token: str, body: dict | None = None,
              timeout: float = 10.0) -> dict:
-    """One producer API request (blocking: run it in a thread): its JSON answer; raises unless a 2xx."""
+    """One API request as ``token`` (blocking: run it in a thread): its JSON answer; raises unless a 2xx."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
     if body is not None:
@@ -121,8 +95,23 @@ def api_call(port: int, method: str, path: str, token: str, body: dict | None = 
         answer = None
     if not 200 <= response.status < 300 or not isinstance(answer, dict):
         code = answer.get("code") if isinstance(answer, dict) else raw[:200]
-        raise RuntimeError(f"{method} {path}: HTTP {response.status} {code}")
+        raise APIError(method, path, response.status, code)
     return answer
+
+
+def fetch_metrics(port: int, token: str, timeout: float = 10.0) -> dict:
+    """One server process's ``GET /api/metrics/`` (blocking: run it in a thread)."""
+    return api_call(port, "GET", "/api/metrics/", token, timeout=timeout)
+
+
+def stats_document(seq: int) -> dict:
+    """The stats push number ``seq``: one metric whose value carries the sequence number."""
+    return {"metrics": [{"label": "Load test push", "value": f"lt-seq-{seq}"}]}
+
+
+def push_stats(port: int, slug: str, token: str, seq: int, timeout: float = 10.0) -> None:
+    """``POST /api/events/<slug>/stats/`` as a producer (blocking: run it in a thread); raises unless a 2xx."""
+    api_call(port, "POST", f"/api/events/{slug}/stats/", token, stats_document(seq), timeout=timeout)
 
 
 def _mean(values) -> float | None:
@@ -442,7 +431,7 @@ class Phase:
                 await asyncio.to_thread(push_stats, port, plan.slug, self.producer_token, seq)
             except Exception as exc:  # counted, never fatal
                 # "HTTP 403" for an answer, the exception's name for a failed request.
-                reason = " ".join(str(exc).split()[:2]) if isinstance(exc, RuntimeError) else type(exc).__name__
+                reason = f"HTTP {exc.status}" if isinstance(exc, APIError) else type(exc).__name__
                 self.stats_failures[reason] += 1
                 continue
             self.last_stats_push = time.monotonic()

@@ -1,6 +1,5 @@
 """The hub's overload counters and the staff-only ``GET /api/metrics/`` that shows them."""
 import asyncio
-import json
 import os
 
 import pytest
@@ -9,42 +8,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chat import batch as chat_batch
-from chat import fastpath, hub as hub_module, wire
+from chat import hub as hub_module, wire
 from chat.hub import RoomHub
 
+from .test_hub import DirectSocket, item
+
 URL = "/api/metrics/"
-
-
-class FakeTransport:
-    def __init__(self, queued=0):
-        self.dataBuffer, self.offset, self._tempDataLen = b"", 0, queued
-
-
-class FakeProtocol:
-    """Daphne's protocol as the fast path sees it, with ``queued`` bytes unsent."""
-
-    def __init__(self, queued=0):
-        self.state = fastpath.STATE_OPEN
-        self.transport = FakeTransport(queued)
-        self.sent, self.closed = [], None
-
-    def sendMessage(self, data, binary):
-        self.sent.append(json.loads(data))
-
-    def sendClose(self, code, reason):
-        self.closed = code
-
-
-class DirectSocket:
-    transport = None
-
-    def __init__(self, queued=0):
-        self.protocol = FakeProtocol(queued)
-
-
-def item(n):
-    return {"id": n, "text": f"t{n}", "color": "#ffffff", "mode": "scroll", "size": "normal", "media_ms": n,
-            "author": {"id": 1, "name": "a"}, "created_at": None}
 
 
 async def overloaded_hub() -> tuple[RoomHub, int]:
