@@ -72,6 +72,22 @@ class Room:
         self.allowance_at = 0.0
 
 
+class Held:
+    """
+    What the hub keeps back for a socket whose client is behind (bytes still
+    queued in its transport): every control frame, in order, and only the
+    newest danmaku frame. Older danmaku are dropped first, so a client that
+    catches up sees what is flying now, not a backlog of stale comments.
+    """
+
+    __slots__ = ("control", "control_bytes", "danmaku")
+
+    def __init__(self):
+        self.control: list[bytes] = []
+        self.control_bytes = 0
+        self.danmaku: bytes | None = None
+
+
 class RoomHub:
     def __init__(self, layer=None):
         self.layer = layer or get_channel_layer()
@@ -94,6 +110,8 @@ class RoomHub:
         # this far behind is closed (it is not reading at all).
         self.slow_skip_bytes = settings.ROOM_SLOW_CLIENT_BYTES
         self.slow_close_bytes = settings.ROOM_STALLED_CLIENT_BYTES
+        # Sockets whose client is behind, with what is kept back for each.
+        self.held: dict[object, Held] = {}
         self.frames_sent = 0
         self.frames_skipped_slow = 0
         self.slow_closed = 0
@@ -232,6 +250,7 @@ class RoomHub:
         if room is None:
             return
         room.sockets.discard(sock)
+        self.held.pop(sock, None)
         if not room.sockets:
             room.empty_since = time.monotonic()
 
@@ -341,6 +360,12 @@ class RoomHub:
                 await self._send_user_frames(room)
             if frames or danmaku:
                 await self.send_tick(room.sockets, frames, danmaku)
+            elif self.held:
+                # A quiet tick: what was kept back for clients that were behind
+                # goes out as soon as they have caught up.
+                behind = [sock for sock in room.sockets if sock in self.held]
+                if behind:
+                    await self.send_tick(behind, [], None)
 
     def _frames_for(self, room: Room, now: float) -> tuple[list[str], str | None]:
         """The tick's control frames (never dropped) and its danmaku frame (droppable)."""
@@ -398,10 +423,12 @@ class RoomHub:
     async def send_tick(self, sockets, control: list[str], danmaku: str | None) -> None:
         """
         Write a tick's frames to many sockets: the control frames (stats, poll,
-        notices...; never dropped), then the danmaku frame, which skips sockets
-        whose client is not keeping up. A socket with nothing queued gets them
-        all in one ``send``: a poll's tallies or a stats push cost no extra
-        system call per socket beside the danmaku.
+        notices...; never dropped), then the danmaku frame. A socket with
+        nothing queued gets them all in one ``send``: a poll's tallies or a
+        stats push cost no extra system call per socket beside the danmaku.
+        A socket whose client is behind is not written to until it has caught
+        up: its control frames are kept back in order, and of its danmaku only
+        the newest (``Held``).
         """
         payloads = [text.encode() for text in control]
         frames = [fastpath.text_frame(payload) for payload in payloads]
@@ -425,9 +452,13 @@ class RoomHub:
                 if protocol.state != fastpath.STATE_OPEN:
                     continue
                 transport = sock.transport
-                if transport is not None and fastpath.send_idle(transport, together):
-                    sent += count
+                if transport is not None:
+                    if sock not in self.held and fastpath.send_idle(transport, together):
+                        sent += count
+                    else:
+                        sent += self._send_behind(sock, protocol, transport, frames, danmaku_frame)
                     continue
+                # TLS in Daphne or compression: autobahn's path, with byte limits.
                 queued = fastpath.backlog(protocol)
                 if queued > self.slow_close_bytes:
                     self.slow_closed += 1
@@ -446,6 +477,34 @@ class RoomHub:
                 # A socket that failed mid-write is closing; its disconnect cleans up.
                 logger.debug("hub: write failed", exc_info=True)
         self.frames_sent += sent
+
+    def _send_behind(self, sock, protocol, transport, frames: list[bytes], danmaku_frame: bytes | None) -> int:
+        """
+        A tick for a socket that had bytes queued or frames kept back: send
+        what was kept and this tick's frames at once if its transport has
+        drained, else keep them back (dropping an older danmaku frame for the
+        newer one). Returns the frames sent.
+        """
+        held = self.held.get(sock)
+        if held is None:
+            held = self.held[sock] = Held()
+        held.control.extend(frames)
+        held.control_bytes += sum(len(frame) for frame in frames)
+        if danmaku_frame is not None:
+            if held.danmaku is not None:
+                self.frames_skipped_slow += 1  # the older one is dropped
+            held.danmaku = danmaku_frame
+        if fastpath.backlog(protocol) == 0:
+            del self.held[sock]
+            out = [*held.control, *([held.danmaku] if held.danmaku is not None else [])]
+            fastpath.send_idle(transport, b"".join(out))
+            return len(out)
+        if held.control_bytes + fastpath.backlog(protocol) > self.slow_close_bytes:
+            # Not reading at all: what it has not read would only grow.
+            del self.held[sock]
+            self.slow_closed += 1
+            protocol.sendClose(code=4408, reason="client too slow")
+        return 0
 
     # --- presence ------------------------------------------------------------------
 

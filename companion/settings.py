@@ -261,13 +261,16 @@ ROOM_DISPLAY_CAP_PER_SEC = env_int("ROOM_DISPLAY_CAP_PER_SEC", 80)
 # About what one process feeds on one core at the display cap (5,000 viewers took
 # 0.63 of a core here, docs/benchmarks.md): past it, newcomers are told to retry.
 ROOM_MAX_CONNECTIONS = env_int("ROOM_MAX_CONNECTIONS", 8000)
-# A socket with this many bytes queued is skipped for danmaku (never for stats,
-# polls or notices); one with this many is closed as stalled.
+# A client that is behind (bytes still queued for it) gets nothing more until it
+# has caught up: the hub keeps its control frames back and, of its danmaku, only
+# the newest. Past ROOM_STALLED_CLIENT_BYTES queued and kept back, it is closed
+# as stalled (4408). Sockets the hub cannot write directly (TLS in Daphne,
+# compression) instead skip danmaku past ROOM_SLOW_CLIENT_BYTES queued.
 ROOM_SLOW_CLIENT_BYTES = env_int("ROOM_SLOW_CLIENT_BYTES", 64 * 1024)
 ROOM_STALLED_CLIENT_BYTES = env_int("ROOM_STALLED_CLIENT_BYTES", 1024 * 1024)
 # The kernel send buffer of each room socket (SO_SNDBUF; 0 = the kernel's
-# autotuning, which lets megabytes queue unseen by the two limits above). 32 KB
-# holds two seconds of danmaku at the display cap.
+# autotuning, which takes megabytes before the hub can see a client is
+# behind). 32 KB holds two seconds of danmaku at the display cap.
 ROOM_SOCKET_SEND_BUFFER = env_int("ROOM_SOCKET_SEND_BUFFER", 32 * 1024)
 # How often each process tells the others how many viewers it holds.
 PRESENCE_INTERVAL_MS = env_int("PRESENCE_INTERVAL_MS", 3000)

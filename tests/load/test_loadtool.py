@@ -83,19 +83,19 @@ def test_a_full_daphne_refuses_with_try_again_later(tmp_path):
 def test_stalled_viewers_lose_danmaku_never_stats(tmp_path):
     """
     Three stalled viewers (reading nothing during the window) beside 20 fast
-    ones, with a tiny ROOM_SLOW_CLIENT_BYTES: the hub skips danmaku for them
-    but sends every stats push, which they find when they read again; the fast
-    viewers see the last push. The display cap is lifted so that enough bytes
-    flow to fill the kernel's buffers (about 170 KB per stalled socket) within
-    the window; ROOM_STALLED_CLIENT_BYTES stays at its default (4 MB), which
-    the stats frames alone never reach, so none is closed.
+    ones: once their kernel buffers are full, the hub keeps their frames back,
+    every stats push and only the newest danmaku (the older are dropped), and
+    sends them when they read again; the fast viewers see the last push. The
+    display cap is lifted so that enough bytes flow to fill the kernel's
+    buffers within the window; ROOM_STALLED_CLIENT_BYTES stays at its default
+    (1 MiB), which the stats frames alone never reach, so none is closed.
     """
     out = tmp_path / "report.json"
     done = subprocess.run(
         [sys.executable, "-m", "loadtest", "--spawn", "--viewers", "20", "--tracked", "3", "--rate", "300",
          "--duration", "5", "--settle", "0.5", "--drain", "3", "--ramp", "200",
          "--slow-viewers", "3", "--slow-read-kbps", "0", "--stats-rate", "5",
-         "--env", "ROOM_SLOW_CLIENT_BYTES=4096", "--env", "ROOM_DISPLAY_CAP_PER_SEC=100000",
+         "--env", "ROOM_DISPLAY_CAP_PER_SEC=100000",
          "--database-url", f"sqlite:///{tmp_path / 'load.sqlite3'}", "--out", str(out), "--quiet"],
         cwd=ROOT, capture_output=True, text=True, timeout=80,
     )
