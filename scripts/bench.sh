@@ -24,13 +24,17 @@
 #   o   overload: 6,000 viewers against a process admitting 5,000 (ROOM_MAX_CONNECTIONS),
 #       1,000 comments/s (5x the target), plus 200 slow viewers reading 4 KB/s and a stats
 #       push twice a second: slow clients lose danmaku, never stats (the report's slow block)
+#   p1  8,000 viewers, 200 comments/s, Redis layer, one process (past one core: ticks stretch)
+#   p2  the same on two processes (throughput grows with processes)
+#   v   4,000 viewers and 2,000 voters over half the window beside 200 comments/s and 2 stats pushes/s;
+#       and the same server sending each of a tick's frames in a send of its own (splitsends)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${1:-var/bench/$(date +%Y%m%d-%H%M%S)}
 shift || true
 RUNS=("$@")
-[ ${#RUNS[@]} -eq 0 ] && RUNS=(a b c c2 d e r s o)
+[ ${#RUNS[@]} -eq 0 ] && RUNS=(a b c c2 d e r s o p1 p2 v)
 mkdir -p "$OUT"
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
@@ -77,7 +81,11 @@ for r in "${RUNS[@]}"; do
         o) run o --spawn --viewers "$(scale 6000)" --tracked 20 --rate "$(scale 1000)" --ramp 500 --duration "$DUR" \
                --drain 10 --env ROOM_MAX_CONNECTIONS="$(scale 5000)" \
                --slow-viewers "$(scale 200)" --slow-read-kbps 4 --stats-rate 2 "${shm[@]}" ;;
-        *) echo "bench: unknown run $r (a b c c2 d e r s o)" >&2; exit 2 ;;
+        p1|p2) run "$r" --spawn --layer redis --workers "${r#p}" --viewers "$(scale 8000)" --tracked 20 \
+               --rate "$(scale 200)" --ramp 500 --duration "$DUR" --drain 10 --env ROOM_MAX_CONNECTIONS=20000 "${shm[@]}" ;;
+        v) run v --spawn --compare-tuned splitsends --viewers "$(scale 4000)" --voters "$(scale 2000)" --vote-spread $((DUR / 2)) \
+               --tracked 20 --rate "$(scale 200)" --ramp 500 --duration "$DUR" --drain 10 --stats-rate 2 "${shm[@]}" ;;
+        *) echo "bench: unknown run $r (a b c c2 d e r s o p1 p2 v)" >&2; exit 2 ;;
     esac
 done
 
