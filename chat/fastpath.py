@@ -31,10 +31,13 @@ try:  # Daphne's protocol is autobahn's; its OPEN state is a class constant.
 except ImportError:  # pragma: no cover
     STATE_OPEN = None
 
-try:
+try:  # plain stream sockets: TCP, and Unix sockets (nginx in front on the same host)
     from twisted.internet.tcp import Server as PlainTCP
+    from twisted.internet.unix import Server as PlainUnix
+
+    PLAIN_TRANSPORTS = (PlainTCP, PlainUnix)
 except ImportError:  # pragma: no cover
-    PlainTCP = None
+    PLAIN_TRANSPORTS = ()
 
 
 def daphne_protocol(send):
@@ -85,9 +88,9 @@ def text_frame(payload: bytes) -> bytes:
 
 
 def raw_transport(protocol):
-    """The transport ``send_idle`` may write to (plain TCP, no TLS, no compression), or None."""
+    """The transport ``send_idle`` may write to (plain TCP or Unix socket, no TLS, no compression), or None."""
     transport = getattr(protocol, "transport", None)
-    if transport.__class__ is PlainTCP and not transport.TLS and protocol._perMessageCompress is None:
+    if transport.__class__ in PLAIN_TRANSPORTS and not transport.TLS and protocol._perMessageCompress is None:
         return transport
     return None
 

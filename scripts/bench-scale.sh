@@ -9,6 +9,7 @@
 #   scripts/bench-scale.sh [OUTDIR]                    N = 1 2, once each
 #   NS="1 2 3" REPEAT=2 scripts/bench-scale.sh         N = 1 2 3, the list twice (1 2 3 1 2 3)
 #   VIEWERS=2000 RATE=100 RAMP=100 DURATION=20 DRAIN=10 TRACKED=20   (the defaults)
+#   EXTRA="--slow-viewers 100 --slow-read-kbps 4 --stats-rate 2"   more load-tool options
 #   NICE=-10 (default; dropped silently where not allowed), NICE= to run unniced
 #   PORT=18080 DAPHNE_BASE_PORT=19100 (nginx and the first Daphne; must be free)
 #
@@ -170,6 +171,8 @@ run_one() {  # run_one N REP
     for p in "${daphne[@]}"; do spids+=(--server-pid "$p"); done
     local args=(--target "127.0.0.1:$PORT" "${spids[@]}" --seed --viewers "$VIEWERS" --tracked "$TRACKED"
                 --rate "$RATE" --ramp "$RAMP" --settle "$SETTLE" --duration "$DURATION" --drain "$DRAIN")
+    # shellcheck disable=SC2206  # EXTRA is split into words on purpose
+    [ -n "${EXTRA:-}" ] && args+=(${EXTRA})
     echo "${nice_cmd[*]} python -m loadtest.scale ${groups[*]} --redis-url \$REDIS_URL --pg-url \$DATABASE_URL -- ${args[*]}" \
         >"$OUT/$name.cmd"
     log "$name: python -m loadtest ${args[*]}"

@@ -57,11 +57,19 @@ upstreams=""
 for i in $(seq 0 $((WORKERS - 1))); do
     port=$((BASE + i))
     # A listen backlog above Twisted's default 50, which a connection surge overflows.
-    .venv/bin/daphne -e "tcp:port=$port:interface=127.0.0.1:backlog=1024" --proxy-headers \
+    # nginx reaches Daphne over a Unix socket: a Unix stream socket buffers only
+    # what the sender's (bounded) send buffer allows, where a TCP hop adds the
+    # proxy's autotuned receive buffer and hides a slow client's backlog from
+    # the hub; and it uses no ephemeral ports. The TCP port serves health
+    # checks and /api/metrics/.
+    sock="$(pwd)/$VAR/daphne-$port.sock"
+    rm -f "$sock"
+    .venv/bin/daphne -e "tcp:port=$port:interface=127.0.0.1:backlog=1024" \
+        -e "unix:$sock:backlog=1024:mode=666" --proxy-headers \
         --websocket-max-message-size 65536 \
         companion.asgi:application >"$VAR/daphne-$port.log" 2>&1 &
     pids+=("$!")
-    upstreams="$upstreams        server 127.0.0.1:$port max_fails=0;
+    upstreams="$upstreams        server unix:$sock max_fails=0;
 "
 done
 

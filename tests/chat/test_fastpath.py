@@ -190,3 +190,24 @@ def test_a_bounded_send_buffer_lets_the_hub_see_a_stalled_reader_early():
     assert bounded < 512 * 1024
     assert kernel_absorbs(None) > 2 * bounded
     assert fastpath.limit_send_buffer(object(), 32 * 1024) is False  # not a TCP transport: left alone
+
+
+def test_a_unix_socket_transport_takes_the_direct_path():
+    # nginx in front reaches Daphne over a Unix socket (scripts/prod.sh).
+    from twisted.internet.unix import Server as UnixServer
+
+    server_side, client_side = socket.socketpair()
+    protocol = Protocol()
+    transport = UnixServer(server_side, protocol, None, None, 1, RecordingReactor())
+    protocol.transport = transport
+    try:
+        assert fastpath.raw_transport(protocol) is transport
+        assert fastpath.limit_send_buffer(transport, 32 * 1024)
+        payload = b'{"type":"stats"}'
+        fastpath.write(protocol, fastpath.text_frame(payload), payload)
+        client_side.settimeout(2)
+        assert [f.data for f in parse_frames(read_all(client_side, len(payload) + 2))] == [payload]
+        assert protocol.via_autobahn == []
+    finally:
+        server_side.close()
+        client_side.close()
