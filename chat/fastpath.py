@@ -61,7 +61,7 @@ def backlog(protocol) -> int:
 
 def limit_send_buffer(transport, size: int) -> bool:
     """
-    Bound the kernel's send buffer of a plain TCP ``transport`` to ``size``
+    Bound the kernel's send buffer of a plain stream ``transport`` to ``size``
     bytes (Linux doubles it for bookkeeping; 0 leaves autotuning on). Past it,
     bytes queue in Twisted, where ``backlog`` sees them.
     """

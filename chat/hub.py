@@ -497,7 +497,9 @@ class RoomHub:
         if fastpath.backlog(protocol) == 0:
             del self.held[sock]
             out = [*held.control, *([held.danmaku] if held.danmaku is not None else [])]
-            fastpath.send_idle(transport, b"".join(out))
+            data = b"".join(out)
+            if not fastpath.send_idle(transport, data):  # pragma: no cover - drained means idle
+                transport.write(data)
             return len(out)
         if held.control_bytes + fastpath.backlog(protocol) > self.slow_close_bytes:
             # Not reading at all: what it has not read would only grow.
