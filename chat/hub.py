@@ -363,7 +363,7 @@ class RoomHub:
             elif self.held:
                 # A quiet tick: what was kept back for clients that were behind
                 # goes out as soon as they have caught up.
-                behind = [sock for sock in room.sockets if sock in self.held]
+                behind = [sock for sock in self.held if sock in room.sockets]
                 if behind:
                     await self.send_tick(behind, [], None)
 
