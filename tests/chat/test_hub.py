@@ -300,19 +300,23 @@ class RawSocket:
         return frames
 
 
-async def test_a_ticks_frames_go_to_an_idle_socket_in_one_send(hub):
+@pytest.fixture
+async def sock(hub):
+    """A RawSocket joined to room 1, closed after the test."""
     sock = await joined(hub, RawSocket())
+    yield sock
+    sock.close()
+
+
+async def test_a_ticks_frames_go_to_an_idle_socket_in_one_send(hub, sock):
     hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "stats", "frame": {"type": "stats", "stats": {"s": 1}}})
     hub.accept({"type": wire.LAYER_FRAME, "event": 1, "key": "poll", "frame": {"type": "poll", "poll": {"id": 3}}})
     hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(7)})
     await hub.flush()
-    try:
-        assert sock.syscalls == 1
-        # Control frames first, the danmaku last: three WebSocket messages, one send.
-        assert [f["type"] for f in sock.received()] == ["stats", "poll", "danmaku"]
-        assert hub.frames_sent == 3
-    finally:
-        sock.close()
+    assert sock.syscalls == 1
+    # Control frames first, the danmaku last: three WebSocket messages, one send.
+    assert [f["type"] for f in sock.received()] == ["stats", "poll", "danmaku"]
+    assert hub.frames_sent == 3
 
 
 def fill_until_queued(sock: RawSocket) -> int:
@@ -340,66 +344,54 @@ def tick(hub, n):
     hub.accept({"type": wire.LAYER_DANMAKU, "event": 1, "item": item(n)})
 
 
-async def test_a_client_behind_keeps_every_control_frame_and_only_the_newest_danmaku(hub):
-    sock = await joined(hub, RawSocket())
-    try:
-        fill_until_queued(sock)
-        for n in (1, 2, 3):  # three ticks while the client is behind
-            tick(hub, n)
-            await hub.flush()
-        held = hub.held[sock]
-        assert len(held.control) == 3 and held.danmaku is not None
-        assert hub.frames_skipped_slow == 2  # danmaku 1 and 2: the older go first
-        # The client catches up; the next tick sends what was kept, then its own.
-        received = [f for f in drain(sock) if f["type"] != "filler"]
-        assert received == []  # nothing was written behind the filler
-        tick(hub, 4)
+async def test_a_client_behind_keeps_every_control_frame_and_only_the_newest_danmaku(hub, sock):
+    fill_until_queued(sock)
+    for n in (1, 2, 3):  # three ticks while the client is behind
+        tick(hub, n)
         await hub.flush()
-        received = drain(sock)
-        assert [(f["type"], f.get("stats", {}).get("n") or [i["id"] for i in f.get("items", [])]) for f in received] == [
-            ("stats", 1), ("stats", 2), ("stats", 3), ("stats", 4), ("danmaku", [4])
-        ]
-        assert hub.frames_skipped_slow == 3 and sock not in hub.held
-        # What is kept back also goes out on a quiet tick, once the client has caught up.
-        fill_until_queued(sock)
-        tick(hub, 5)
-        await hub.flush()
-        assert sock in hub.held
-        assert [f for f in drain(sock) if f["type"] != "filler"] == []
-        await hub.flush()  # nothing new arrived
-        assert [f["type"] for f in drain(sock)] == ["stats", "danmaku"] and sock not in hub.held
-        # Caught up: the next tick is one plain send again.
-        calls = sock.syscalls
-        tick(hub, 6)
-        await hub.flush()
-        assert sock.syscalls == calls + 1
-    finally:
-        sock.close()
+    held = hub.held[sock]
+    assert len(held.control) == 3 and held.danmaku is not None
+    assert hub.frames_skipped_slow == 2  # danmaku 1 and 2: the older go first
+    # The client catches up; the next tick sends what was kept, then its own.
+    received = [f for f in drain(sock) if f["type"] != "filler"]
+    assert received == []  # nothing was written behind the filler
+    tick(hub, 4)
+    await hub.flush()
+    received = drain(sock)
+    assert [(f["type"], f.get("stats", {}).get("n") or [i["id"] for i in f.get("items", [])]) for f in received] == [
+        ("stats", 1), ("stats", 2), ("stats", 3), ("stats", 4), ("danmaku", [4])
+    ]
+    assert hub.frames_skipped_slow == 3 and sock not in hub.held
+    # What is kept back also goes out on a quiet tick, once the client has caught up.
+    fill_until_queued(sock)
+    tick(hub, 5)
+    await hub.flush()
+    assert sock in hub.held
+    assert [f for f in drain(sock) if f["type"] != "filler"] == []
+    await hub.flush()  # nothing new arrived
+    assert [f["type"] for f in drain(sock)] == ["stats", "danmaku"] and sock not in hub.held
+    # Caught up: the next tick is one plain send again.
+    calls = sock.syscalls
+    tick(hub, 6)
+    await hub.flush()
+    assert sock.syscalls == calls + 1
 
 
-async def test_a_client_that_stopped_reading_is_closed_once_too_much_is_kept(hub):
-    sock = await joined(hub, RawSocket())
-    try:
-        fill_until_queued(sock)
-        hub.slow_close_bytes = fastpath.backlog(sock.protocol) + 200
-        for n in range(1, 10):
-            tick(hub, n)
-            await hub.flush()
-            if sock.protocol.closed:
-                break
-        assert sock.protocol.closed == 4408 and hub.slow_closed == 1 and sock not in hub.held
-    finally:
-        sock.close()
-
-
-async def test_leaving_forgets_what_was_kept(hub):
-    sock = await joined(hub, RawSocket())
-    try:
-        fill_until_queued(sock)
-        tick(hub, 1)
+async def test_a_client_that_stopped_reading_is_closed_once_too_much_is_kept(hub, sock):
+    fill_until_queued(sock)
+    hub.slow_close_bytes = fastpath.backlog(sock.protocol) + 200
+    for n in range(1, 10):
+        tick(hub, n)
         await hub.flush()
-        assert sock in hub.held
-        hub.leave(1, sock)
-        assert sock not in hub.held
-    finally:
-        sock.close()
+        if sock.protocol.closed:
+            break
+    assert sock.protocol.closed == 4408 and hub.slow_closed == 1 and sock not in hub.held
+
+
+async def test_leaving_forgets_what_was_kept(hub, sock):
+    fill_until_queued(sock)
+    tick(hub, 1)
+    await hub.flush()
+    assert sock in hub.held
+    hub.leave(1, sock)
+    assert sock not in hub.held
